@@ -1,6 +1,7 @@
 // RMSNorm kernel against the CPU reference at default and odd shapes.
 #include "ops/norm.h"
-#include "ref/ref.h"
+#include "ref/compare.h"
+#include "ref/norm.h"
 #include "support/gpu.h"
 
 namespace ds {
@@ -28,7 +29,11 @@ TEST_P(RmsNormTest, MatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, RmsNormTest,
                          testing::Values(NormCase{64, 5, true}, NormCase{2048, 3, true}, NormCase{1, 1, true},
-                                         NormCase{257, 7, false}, NormCase{4099, 2, true}));
+                                         NormCase{257, 7, false}, NormCase{4099, 2, true}),
+                         [](const auto& info) {
+                           return "n" + std::to_string(info.param.n) + "_rows" + std::to_string(info.param.rows) +
+                                  (info.param.weight ? "_w" : "_now");
+                         });
 
 TEST(RmsNorm, RejectsMismatchedWeight) {
   Tensor tx = test::empty_tensor(DType::F32, {64, 2, 1, 1}, "x");

@@ -1,7 +1,7 @@
 // Reference RMSNorm.
 #include <cmath>
 
-#include "ref/ref.h"
+#include "ref/norm.h"
 
 namespace ds::ref {
 

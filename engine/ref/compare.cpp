@@ -1,7 +1,7 @@
 // Normalized MSE, the metric every op test uses against its reference.
 #include <cstddef>
 
-#include "ref/ref.h"
+#include "ref/compare.h"
 
 namespace ds::ref {
 
