@@ -16,4 +16,14 @@ struct RmsNormPush {
 static_assert(sizeof(RmsNormPush) == 16);
 #endif
 
+// --- bandwidth probe (ops/bandwidth) ---
+// Reads n_vec4 vec4s of src (grid-stride); copy mode also writes them to dst.
+struct BandwidthPush {
+  uint n_vec4;
+  uint copy;
+};
+#ifdef __cplusplus
+static_assert(sizeof(BandwidthPush) == 8);
+#endif
+
 #endif

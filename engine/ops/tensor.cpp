@@ -21,6 +21,13 @@ Tensor Tensor::rows_view(int64_t r0, int64_t n) const {
   return t;
 }
 
+Tensor Tensor::reshaped(std::array<int64_t, 4> new_ne) const {
+  Tensor t = *this;
+  t.ne = new_ne;
+  DS_CHECK(t.n_elements() == n_elements(), "[tensor] ", name, ": cannot reshape ", shape_str(), " to ", t.shape_str());
+  return t;
+}
+
 Tensor make_tensor(vk::Arena& arena, DType type, std::array<int64_t, 4> ne, const std::string& name) {
   Tensor t;
   t.type = type;

@@ -25,6 +25,8 @@ struct Tensor {
   explicit operator bool() const { return bool(buf); }
   // Rows [r0, r0+n) of a tensor viewed as ne[0] x rows (for batching and per-layer views).
   Tensor rows_view(int64_t r0, int64_t n) const;
+  // The same memory with another shape of equal element count.
+  Tensor reshaped(std::array<int64_t, 4> new_ne) const;
 };
 
 namespace vk {

@@ -135,6 +135,23 @@ bool has_extension(const std::vector<VkExtensionProperties>& exts, const char* n
 
 }  // namespace
 
+std::vector<std::string> missing_requirements(const DeviceCaps& caps) {
+  std::vector<std::string> missing;
+  if (caps.api_version < VK_API_VERSION_1_2) missing.push_back("Vulkan 1.2 (has " + version_str(caps.api_version) + ")");
+  if (!caps.compute_queue_with_timestamps) missing.push_back("a compute queue with timestamps");
+  for (const char* e : k_required_device_extensions)
+    if (std::find(caps.extensions.begin(), caps.extensions.end(), e) == caps.extensions.end()) missing.push_back(e);
+  if (!caps.storage_16bit) missing.push_back("16-bit storage (storageBuffer16BitAccess)");
+  if (!caps.storage_8bit) missing.push_back("8-bit storage (storageBuffer8BitAccess)");
+  if (!caps.float16) missing.push_back("shaderFloat16");
+  if (!caps.int8) missing.push_back("shaderInt8");
+  if (!caps.subgroup_arithmetic_in_compute) missing.push_back("subgroup basic+arithmetic operations in compute");
+  if (caps.max_invocations < 256) missing.push_back("256 invocations per workgroup (has " + std::to_string(caps.max_invocations) + ")");
+  if (caps.shared_memory < 16384) missing.push_back("16 KiB shared memory (has " + std::to_string(caps.shared_memory) + " bytes)");
+  if (caps.push_constant_bytes < 128) missing.push_back("128 bytes of push constants (has " + std::to_string(caps.push_constant_bytes) + ")");
+  return missing;
+}
+
 std::vector<PhysicalCandidate> Instance::survey() const {
   uint32_t n = 0;
   VK_CHECK(vkEnumeratePhysicalDevices(instance_, &n, nullptr));
@@ -187,23 +204,21 @@ std::vector<PhysicalCandidate> Instance::survey() const {
         break;
       }
 
-    std::vector<std::string> missing;
-    if (p.apiVersion < VK_API_VERSION_1_2) missing.push_back("Vulkan 1.2 (has " + c.info.api_version + ")");
-    if (compute_family < 0) missing.push_back("a compute queue with timestamps");
-    for (const char* e : k_required_device_extensions)
-      if (!has_extension(exts, e)) missing.push_back(e);
-    if (p.apiVersion >= VK_API_VERSION_1_2) {
-      if (!f11.storageBuffer16BitAccess) missing.push_back("16-bit storage (storageBuffer16BitAccess)");
-      if (!f12.storageBuffer8BitAccess) missing.push_back("8-bit storage (storageBuffer8BitAccess)");
-      if (!f12.shaderFloat16) missing.push_back("shaderFloat16");
-      if (!f12.shaderInt8) missing.push_back("shaderInt8");
-    }
+    DeviceCaps caps;
+    caps.api_version = p.apiVersion;
+    caps.compute_queue_with_timestamps = compute_family >= 0;
+    for (auto& e : exts) caps.extensions.push_back(e.extensionName);
+    caps.storage_16bit = f11.storageBuffer16BitAccess;
+    caps.storage_8bit = f12.storageBuffer8BitAccess;
+    caps.float16 = f12.shaderFloat16;
+    caps.int8 = f12.shaderInt8;
     const VkSubgroupFeatureFlags need_sg = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
-    if (!(subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) || (subgroup.supportedOperations & need_sg) != need_sg)
-      missing.push_back("subgroup basic+arithmetic operations in compute");
-    if (p.limits.maxComputeWorkGroupInvocations < 256) missing.push_back("256 invocations per workgroup");
-    if (p.limits.maxComputeSharedMemorySize < 16384) missing.push_back("16 KiB shared memory");
-    if (p.limits.maxPushConstantsSize < 128) missing.push_back("128 bytes of push constants");
+    caps.subgroup_arithmetic_in_compute =
+        (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) && (subgroup.supportedOperations & need_sg) == need_sg;
+    caps.max_invocations = p.limits.maxComputeWorkGroupInvocations;
+    caps.shared_memory = p.limits.maxComputeSharedMemorySize;
+    caps.push_constant_bytes = p.limits.maxPushConstantsSize;
+    std::vector<std::string> missing = missing_requirements(caps);
 
     c.queue_family = compute_family < 0 ? 0 : uint32_t(compute_family);
     c.info.usable = missing.empty();

@@ -38,4 +38,16 @@ class Instance {
 // Device extensions and features the engine requires (checked by survey, enabled by Device::open).
 inline constexpr const char* k_required_device_extensions[] = {VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME};
 
+// What the survey reads off a physical device, reduced to what the engine's requirements test.
+struct DeviceCaps {
+  uint32_t api_version = 0;
+  bool compute_queue_with_timestamps = false;
+  std::vector<std::string> extensions;
+  bool storage_16bit = false, storage_8bit = false, float16 = false, int8 = false;
+  bool subgroup_arithmetic_in_compute = false;
+  uint32_t max_invocations = 0, shared_memory = 0, push_constant_bytes = 0;
+};
+// The requirements a device misses, in words ("16-bit storage (storageBuffer16BitAccess)"); empty = usable.
+std::vector<std::string> missing_requirements(const DeviceCaps& caps);
+
 }  // namespace ds::vk

@@ -28,8 +28,15 @@ Buffer::Buffer(Device& dev, VkDeviceSize size, MemoryKind kind, const std::strin
   bi.size = size;
   bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   bi.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  auto out_of_memory = [&](VkResult r, VkDeviceSize bytes, uint64_t heap) {
+    fail("[vk] out of ", r == VK_ERROR_OUT_OF_HOST_MEMORY ? "host" : "device", " memory on ", dev.info().name,
+         ": allocating ", format_bytes(double(bytes)), " for ", what, " (", format_bytes(double(dev.allocated_bytes())),
+         " already allocated", heap ? cat(", heap is ", format_bytes(double(heap))) : std::string(), ")");
+  };
   VkBuffer b;
-  VK_CHECK(vkCreateBuffer(d, &bi, nullptr, &b));
+  VkResult cr = vkCreateBuffer(d, &bi, nullptr, &b);
+  if (cr == VK_ERROR_OUT_OF_DEVICE_MEMORY || cr == VK_ERROR_OUT_OF_HOST_MEMORY) out_of_memory(cr, size, 0);
+  VK_CHECK(cr);
   buffer_ = DeviceHandle<VkBuffer>(d, b, vkDestroyBuffer);
 
   VkMemoryRequirements req;
@@ -55,10 +62,7 @@ Buffer::Buffer(Device& dev, VkDeviceSize size, MemoryKind kind, const std::strin
   VkResult r = vkAllocateMemory(d, &ai, nullptr, &mem);
   if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY) {
     const auto& mp = dev.mem_props();
-    uint64_t heap = mp.memoryHeaps[mp.memoryTypes[type].heapIndex].size;
-    fail("[vk] out of ", r == VK_ERROR_OUT_OF_DEVICE_MEMORY ? "device" : "host", " memory on ", dev.info().name,
-         ": allocating ", format_bytes(double(req.size)), " for ", what, " (",
-         format_bytes(double(dev.allocated_bytes())), " already allocated, heap is ", format_bytes(double(heap)), ")");
+    out_of_memory(r, req.size, mp.memoryHeaps[mp.memoryTypes[type].heapIndex].size);
   }
   VK_CHECK(r);
   memory_ = DeviceHandle<VkDeviceMemory>(d, mem, vkFreeMemory);
