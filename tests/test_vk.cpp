@@ -100,6 +100,8 @@ TEST(PipelineCache, IsSavedUnderTheUserCacheDir) {
   auto dir = std::filesystem::temp_directory_path() / "ds-cache-test";
   std::filesystem::remove_all(dir);
   setenv("XDG_CACHE_HOME", dir.c_str(), 1);
+  std::string no_cache = std::getenv("DS_NO_PIPELINE_CACHE") ? std::getenv("DS_NO_PIPELINE_CACHE") : "";
+  unsetenv("DS_NO_PIPELINE_CACHE");  // ctest sets it for the other tests
   std::string path;
   {
     DeviceOptions o;
@@ -108,6 +110,7 @@ TEST(PipelineCache, IsSavedUnderTheUserCacheDir) {
     dev->pipeline("rms_norm", 3, 16, {256});
   }
   unsetenv("XDG_CACHE_HOME");
+  if (!no_cache.empty()) setenv("DS_NO_PIPELINE_CACHE", no_cache.c_str(), 1);
   bool found = false;
   for (auto& e : std::filesystem::recursive_directory_iterator(dir))
     if (e.path().filename().string().rfind("pipelines-", 0) == 0 && std::filesystem::file_size(e.path()) > 0) found = true;
