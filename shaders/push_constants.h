@@ -25,5 +25,31 @@ struct BandwidthPush {
 #ifdef __cplusplus
 static_assert(sizeof(BandwidthPush) == 8);
 #endif
+// ---- matmul / embed (branch matmul) ----
+// matvec.comp and matmul.comp: y[n, m] = sum_k w[k, n] x[k, m] (+ bias[n]) (+ y[n, m])
+// (w: K x N in its weight type; x: K x M, y: N x M, F32). flags: MATMUL_BIAS | MATMUL_ACCUMULATE.
+#define MATMUL_BIAS 1u
+#define MATMUL_ACCUMULATE 2u
+struct MatmulPush {
+  uint K;
+  uint N;
+  uint M;
+  uint flags;
+};
+
+// get_rows.comp: out[:, m] = dequant(table[:, ids[m]]) (table: K x V; ids: M; out: K x M);
+// ids outside [0, V) give a zero column.
+struct GetRowsPush {
+  uint K;
+  uint V;
+  uint M;
+  uint pad;
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(MatmulPush) == 16);
+static_assert(sizeof(GetRowsPush) == 16);
+#endif
+// ---- end matmul / embed ----
 
 #endif

@@ -1,0 +1,100 @@
+// matmul dispatch: shape checks, then the mat-vec kernel (shaders/matvec.comp) for few columns or
+// the tiled kernel (shaders/matmul.comp) for many; one shader variant per weight type.
+#include "ops/matmul.h"
+
+#include <algorithm>
+#include <string>
+
+#include "distilscope/device.h"
+#include "ops/check.h"
+#include "ops/push.h"
+#include "vk/recorder.h"
+
+namespace ds::ops {
+namespace {
+
+// Tiled kernel launch shape (spec constants of matmul.comp): 16 x 16 threads, 4 x 4 outputs each,
+// so a workgroup computes a 64 x 64 tile of y; shared memory 2 * 32 * 65 floats = 16.6 KiB.
+constexpr uint32_t k_tile_threads = 256, k_tile_threads_n = 16, k_tile_tn = 4, k_tile_tm = 4;
+constexpr uint32_t k_tile_n = k_tile_threads_n * k_tile_tn;
+constexpr uint32_t k_tile_m = (k_tile_threads / k_tile_threads_n) * k_tile_tm;
+
+bool overlap(const vk::BufferSlice& a, const vk::BufferSlice& b) {
+  return a.buffer == b.buffer && a.offset < b.offset + b.size && b.offset < a.offset + a.size;
+}
+
+void check_matvec_config(const Device& dev, const MatvecConfig& c) {
+  const auto& lim = dev.props().limits;
+  DS_CHECK(c.workgroup >= 1 && c.workgroup <= lim.maxComputeWorkGroupInvocations &&
+               c.workgroup <= lim.maxComputeWorkGroupSize[0],
+           "[matmul] mat-vec workgroup of ", c.workgroup, " invocations exceeds the device limit ",
+           lim.maxComputeWorkGroupInvocations);
+  DS_CHECK(c.rows >= 1 && c.max_cols >= 1 && c.rows * c.max_cols <= 64, "[matmul] mat-vec config rows=", c.rows,
+           " max_cols=", c.max_cols, ": need 1 <= rows * max_cols <= 64 (register accumulators)");
+  // matvec.comp keeps one partial sum per (subgroup, row, column), sized for subgroups >= 4 wide.
+  DS_CHECK(dev.subgroup_size() >= 4, "[matmul] mat-vec kernel needs subgroups of at least 4, device has ",
+           dev.subgroup_size());
+  uint64_t shared_bytes = uint64_t(c.workgroup / 4) * c.rows * c.max_cols * 4;
+  DS_CHECK(shared_bytes <= lim.maxComputeSharedMemorySize, "[matmul] mat-vec config workgroup=", c.workgroup,
+           " rows=", c.rows, " max_cols=", c.max_cols, " needs ", shared_bytes, " bytes of shared memory, device has ",
+           lim.maxComputeSharedMemorySize);
+}
+
+}  // namespace
+
+MatvecConfig default_matvec_config(const Device&) {
+  // 128 invocations (4 NVIDIA warps, 16 lavapipe subgroups) and 2 rows per workgroup: a starting
+  // point, to be tuned on the H200 with ds_bench_matmul.
+  return MatvecConfig{};
+}
+
+void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y, const MatmulOptions& o) {
+  Device& dev = rec.device();
+  const char* variant = weight_variant("matmul", w);
+  check_type("matmul", x, DType::F32);
+  check_type("matmul", y, DType::F32);
+  const int64_t K = w.ne[0], N = w.rows(), M = x.rows();
+  DS_CHECK(x.ne[0] == K, "[matmul] weight ", w.name, ": ", w.shape_str(), " ", dtype_name(w.type), " (K=", K,
+           ") but input ", x.name, " is ", x.shape_str(), " (K=", x.ne[0], ")");
+  DS_CHECK(y.ne[0] == N && y.rows() == M, "[matmul] weight ", w.name, " (N=", N, ") times input ", x.name, " (M=", M,
+           ") gives ", N, "x", M, ", but output ", y.name, " is ", y.shape_str());
+  if (o.bias) {
+    check_type("matmul", o.bias, DType::F32);
+    DS_CHECK(o.bias.n_elements() == N, "[matmul] bias ", o.bias.name, " has ", o.bias.n_elements(),
+             " elements, weight ", w.name, " has N=", N, " rows");
+    check_binding("matmul", o.bias, dev);
+  }
+  check_binding("matmul", w, dev);
+  check_binding("matmul", x, dev);
+  check_binding("matmul", y, dev);
+  DS_CHECK(!overlap(x.buf, y.buf), "[matmul] output ", y.name, " overlaps input ", x.name);
+  if (N == 0 || M == 0) return;
+
+  // Vector loads need every row (K % 8 == 0) and both bindings 16-byte aligned.
+  const uint32_t aligned = o.vector_loads && K % 8 == 0 && w.buf.offset % 16 == 0 && x.buf.offset % 16 == 0;
+  const MatvecConfig cfg = o.matvec ? *o.matvec : default_matvec_config(dev);
+  MatmulPath path = o.path;
+  if (path == MatmulPath::Auto) path = M <= int64_t(cfg.max_cols) ? MatmulPath::MatVec : MatmulPath::Tiled;
+
+  push::MatmulPush pc{uint32_t(K), uint32_t(N), uint32_t(M), 0};
+  if (o.bias) pc.flags |= MATMUL_BIAS;
+  if (o.accumulate) pc.flags |= MATMUL_ACCUMULATE;
+  std::vector<vk::BufferSlice> bufs{w.buf, x.buf, y.buf, o.bias ? o.bias.buf : x.buf};
+  const uint32_t writes = 0b0100;
+
+  if (path == MatmulPath::MatVec) {
+    check_matvec_config(dev, cfg);
+    uint32_t cols = uint32_t(std::min<int64_t>(M, cfg.max_cols));
+    auto& p = dev.pipeline(std::string("matvec_") + variant, 4, sizeof pc, {cfg.workgroup, cfg.rows, cols, aligned});
+    auto [gx, gy] = grid_2d(div_up(N, cfg.rows));
+    std::string label = "matvec " + w.name;
+    rec.dispatch(p, bufs, writes, &pc, gx, gy, div_up(M, cols), label.c_str());
+  } else {
+    auto& p = dev.pipeline(std::string("matmul_") + variant, 4, sizeof pc,
+                           {k_tile_threads, k_tile_threads_n, k_tile_tn, k_tile_tm, aligned});
+    std::string label = "matmul " + w.name;
+    rec.dispatch(p, bufs, writes, &pc, div_up(N, k_tile_n), div_up(M, k_tile_m), 1, label.c_str());
+  }
+}
+
+}  // namespace ds::ops

@@ -1,0 +1,45 @@
+// Matrix multiply with weights of any supported type, dequantized inside the kernels:
+// y[n, m] = sum_k w[k, n] x[k, m] (+ bias[n]) (y += ... when accumulating). A mat-vec kernel serves
+// decode (few columns, bandwidth bound), a tiled shared-memory kernel serves prefill (many columns).
+#pragma once
+#include <cstdint>
+
+#include "ops/tensor.h"
+
+namespace ds {
+class Device;
+namespace vk {
+class Recorder;
+}
+namespace ops {
+
+enum class MatmulPath {
+  Auto,    // mat-vec when M <= MatvecConfig::max_cols, tiled otherwise
+  MatVec,  // force the mat-vec kernel (any M: columns go in groups of max_cols)
+  Tiled,   // force the tiled kernel (any M)
+};
+
+// Launch shape of the mat-vec kernel (spec constants of shaders/matvec.comp), for tuning.
+struct MatvecConfig {
+  uint32_t workgroup = 128;  // invocations per workgroup
+  uint32_t rows = 2;         // output rows per workgroup
+  uint32_t max_cols = 8;     // columns of x handled by one workgroup (and the Auto threshold)
+};
+MatvecConfig default_matvec_config(const Device& dev);
+
+struct MatmulOptions {
+  Tensor bias;              // F32 [N], optional
+  bool accumulate = false;  // y += W·x (+ bias) instead of y = W·x (+ bias)
+  MatmulPath path = MatmulPath::Auto;
+  const MatvecConfig* matvec = nullptr;  // null: default_matvec_config(device)
+  // false forces the one-weight-at-a-time path (for tests; otherwise it is taken only when
+  // K % 8 != 0 or a binding is not 16-byte aligned).
+  bool vector_loads = true;
+};
+
+// w: [K, N] F32|F16|BF16|Q8_0|Q4_0 (row n = K contiguous weights; K % 32 == 0 for Q8_0/Q4_0);
+// x: F32 [K, M]; y: F32 [N, M]. x and y must not overlap.
+void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y, const MatmulOptions& opts = {});
+
+}  // namespace ops
+}  // namespace ds

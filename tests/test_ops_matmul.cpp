@@ -1,0 +1,217 @@
+// matmul (mat-vec and tiled kernels, every weight type) against the CPU reference applied to the
+// same dequantized weights, so only F32 accumulation order separates them; plus shape errors.
+#include <algorithm>
+#include <string>
+
+#include "ops/matmul.h"
+#include "ref/compare.h"
+#include "ref/matmul.h"
+#include "support/gpu.h"
+
+namespace ds {
+namespace {
+
+using ops::MatmulPath;
+
+struct MatmulCase {
+  DType type;
+  int K, N, M;
+  bool bias, accumulate;
+  MatmulPath path = MatmulPath::Auto;
+  bool vector_loads = true;
+  ops::MatvecConfig matvec{};
+};
+
+std::string type_tag(DType t) {
+  std::string s = dtype_name(t);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return s;
+}
+
+std::string case_name(const MatmulCase& c) {
+  std::string s = type_tag(c.type) + "_K" + std::to_string(c.K) + "_N" + std::to_string(c.N) + "_M" +
+                  std::to_string(c.M) + (c.bias ? "_bias" : "") + (c.accumulate ? "_acc" : "");
+  if (c.path == MatmulPath::MatVec) s += "_matvec";
+  if (c.path == MatmulPath::Tiled) s += "_tiled";
+  if (!c.vector_loads) s += "_scalar";
+  if (c.matvec.workgroup != ops::MatvecConfig{}.workgroup || c.matvec.rows != ops::MatvecConfig{}.rows ||
+      c.matvec.max_cols != ops::MatvecConfig{}.max_cols)
+    s += "_wg" + std::to_string(c.matvec.workgroup) + "_r" + std::to_string(c.matvec.rows) + "_c" +
+         std::to_string(c.matvec.max_cols);
+  return s;
+}
+
+void PrintTo(const MatmulCase& c, std::ostream* os) { *os << case_name(c); }
+
+// Threshold on nmse. The reference sums in double over the weights the kernel reads (downloaded
+// back from the device, i.e. dequantized exactly as stored), and dequantization in the kernel is
+// exact in F32 for every type, so what remains is F32 rounding of the sums: about 1e-14 .. 1e-12
+// here (max 8e-13 on lavapipe, at K = 2048). 1e-10 leaves a wide margin (longer rows, other
+// summation orders) while any indexing or dequantization mistake gives nmse > 1e-3.
+constexpr double k_nmse_max = 1e-10;
+
+double run_case(const MatmulCase& c) {
+  test::arena().reset();
+  auto w = test::random_floats(size_t(c.K) * c.N, 1);
+  auto x = test::random_floats(size_t(c.K) * c.M, 2);
+  auto bias = test::random_floats(size_t(c.N), 3);
+  auto y0 = test::random_floats(size_t(c.N) * c.M, 4);
+  Tensor tw = test::tensor_from(w, c.type, {c.K, c.N, 1, 1}, "w");
+  Tensor tx = test::tensor_from(x, DType::F32, {c.K, c.M, 1, 1}, "x");
+  Tensor ty = test::tensor_from(y0, DType::F32, {c.N, c.M, 1, 1}, "y");
+  Tensor tb = c.bias ? test::tensor_from(bias, DType::F32, {c.N, 1, 1, 1}, "bias") : Tensor{};
+  ops::MatmulOptions o;
+  o.bias = tb;
+  o.accumulate = c.accumulate;
+  o.path = c.path;
+  o.vector_loads = c.vector_loads;
+  o.matvec = &c.matvec;
+  test::run([&](vk::Recorder& r) { ops::matmul(r, tw, tx, ty, o); });
+
+  std::vector<float> wq = download_f32(test::device(), tw);  // the weights as the kernel sees them
+  std::vector<float> want = y0;
+  ref::matmul(wq, x, c.bias ? std::span<const float>(bias) : std::span<const float>(), want, c.K, c.N, c.M,
+              c.accumulate);
+  return ref::nmse(download_f32(test::device(), ty), want);
+}
+
+class MatmulTest : public testing::TestWithParam<MatmulCase> {};
+
+TEST_P(MatmulTest, MatchesReference) { EXPECT_LT(run_case(GetParam()), k_nmse_max); }
+
+const DType k_types[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0};
+bool quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0; }
+
+// Every type x M in {1, 2, 7, 64, 133} x shapes; bias/accumulate rotate through all four
+// combinations along (shape, M), so each type sees each combination on several shapes and both paths.
+std::vector<MatmulCase> auto_cases() {
+  const std::pair<int, int> shapes[] = {{64, 64}, {2048, 512}, {96, 1001}, {64, 129}, {256, 7},
+                                        {40, 17} /* K % 32 != 0 */, {70, 33} /* K % 8 != 0 */};
+  const int ms[] = {1, 2, 7, 64, 133};
+  std::vector<MatmulCase> out;
+  for (DType t : k_types)
+    for (size_t s = 0; s < std::size(shapes); ++s)
+      for (size_t i = 0; i < std::size(ms); ++i) {
+        auto [K, N] = shapes[s];
+        if (quantized(t) && K % 32 != 0) continue;  // not representable; see RejectsPartialBlocks
+        int combo = int(s + i) % 4;
+        out.push_back({t, K, N, ms[i], (combo & 1) != 0, (combo & 2) != 0});
+      }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(Auto, MatmulTest, testing::ValuesIn(auto_cases()),
+                         [](const auto& info) { return case_name(info.param); });
+
+// Each kernel outside its usual range of M: tiled with 1-2 columns, mat-vec with many column groups;
+// and the one-weight-at-a-time path of both kernels for every type.
+std::vector<MatmulCase> forced_cases() {
+  std::vector<MatmulCase> out;
+  for (DType t : k_types) {
+    out.push_back({t, 96, 1001, 1, true, false, MatmulPath::Tiled});
+    out.push_back({t, 2048, 130, 2, false, true, MatmulPath::Tiled});
+    out.push_back({t, 96, 129, 64, true, true, MatmulPath::MatVec});
+    out.push_back({t, 512, 65, 133, false, false, MatmulPath::MatVec});
+    out.push_back({t, 96, 129, 3, true, true, MatmulPath::MatVec, false});
+    out.push_back({t, 96, 129, 70, true, false, MatmulPath::Tiled, false});
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(Forced, MatmulTest, testing::ValuesIn(forced_cases()),
+                         [](const auto& info) { return case_name(info.param); });
+
+// Mat-vec launch shapes the H200 tuning may pick (workgroup, rows per workgroup, columns at once).
+std::vector<MatmulCase> config_cases() {
+  const ops::MatvecConfig configs[] = {{32, 1, 1}, {64, 4, 2}, {256, 1, 8}, {256, 8, 4},
+                                       {512, 2, 4}, {96, 3, 5}, {8, 2, 3} /* one subgroup on lavapipe */};
+  std::vector<MatmulCase> out;
+  for (DType t : {DType::F16, DType::Q8_0, DType::Q4_0})
+    for (const auto& cfg : configs) {
+      MatmulCase c{t, 2048, 515, 6, true, true, MatmulPath::MatVec};
+      c.matvec = cfg;
+      out.push_back(c);
+    }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(MatvecConfigs, MatmulTest, testing::ValuesIn(config_cases()),
+                         [](const auto& info) { return case_name(info.param); });
+
+// --- errors ---
+
+// Runs matmul and returns the ds::Error message ("" if none was thrown).
+std::string matmul_error(const Tensor& w, const Tensor& x, const Tensor& y, const ops::MatmulOptions& o = {}) {
+  try {
+    test::run([&](vk::Recorder& r) { ops::matmul(r, w, x, y, o); });
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+class MatmulErrors : public testing::Test {
+ protected:
+  void SetUp() override { test::arena().reset(); }
+};
+
+TEST_F(MatmulErrors, RejectsInnerDimensionMismatch) {
+  Tensor w = test::empty_tensor(DType::Q8_0, {64, 64, 1, 1}, "blk.0.attn_q");
+  Tensor x = test::empty_tensor(DType::F32, {63, 2, 1, 1}, "x");
+  Tensor y = test::empty_tensor(DType::F32, {64, 2, 1, 1}, "y");
+  std::string msg = matmul_error(w, x, y);
+  EXPECT_NE(msg.find("blk.0.attn_q"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("K=63"), std::string::npos) << msg;
+}
+
+TEST_F(MatmulErrors, RejectsOutputShape) {
+  Tensor w = test::empty_tensor(DType::F16, {64, 32, 1, 1}, "w");
+  Tensor x = test::empty_tensor(DType::F32, {64, 3, 1, 1}, "x");
+  EXPECT_NE(matmul_error(w, x, test::empty_tensor(DType::F32, {31, 3, 1, 1}, "y_n")), "");
+  EXPECT_NE(matmul_error(w, x, test::empty_tensor(DType::F32, {32, 4, 1, 1}, "y_m")), "");
+  EXPECT_EQ(matmul_error(w, x, test::empty_tensor(DType::F32, {32, 3, 1, 1}, "y")), "");
+}
+
+TEST_F(MatmulErrors, RejectsBiasLength) {
+  Tensor w = test::empty_tensor(DType::F32, {64, 32, 1, 1}, "w");
+  Tensor x = test::empty_tensor(DType::F32, {64, 1, 1, 1}, "x");
+  Tensor y = test::empty_tensor(DType::F32, {32, 1, 1, 1}, "y");
+  ops::MatmulOptions o;
+  o.bias = test::empty_tensor(DType::F32, {31, 1, 1, 1}, "b");
+  EXPECT_THROW(test::run([&](vk::Recorder& r) { ops::matmul(r, w, x, y, o); }), Error);
+}
+
+TEST_F(MatmulErrors, RejectsUnsupportedTypes) {
+  Tensor x = test::empty_tensor(DType::F32, {64, 1, 1, 1}, "x");
+  Tensor y = test::empty_tensor(DType::F32, {32, 1, 1, 1}, "y");
+  Tensor wi = test::empty_tensor(DType::I32, {64, 32, 1, 1}, "w_i32");
+  EXPECT_NE(matmul_error(wi, x, y).find("I32"), std::string::npos);
+  Tensor w = test::empty_tensor(DType::F16, {64, 32, 1, 1}, "w");
+  EXPECT_NE(matmul_error(w, test::empty_tensor(DType::F16, {64, 1, 1, 1}, "x16"), y), "");
+  EXPECT_NE(matmul_error(w, x, test::empty_tensor(DType::F16, {32, 1, 1, 1}, "y16")), "");
+}
+
+TEST_F(MatmulErrors, RejectsPartialBlocks) {
+  // A quantized weight whose rows are not whole 32-weight blocks (built by hand: make_tensor refuses).
+  Tensor w = test::empty_tensor(DType::Q4_0, {64, 32, 1, 1}, "w_q4");
+  w.ne = {70, 4, 1, 1};
+  Tensor x = test::empty_tensor(DType::F32, {70, 1, 1, 1}, "x");
+  Tensor y = test::empty_tensor(DType::F32, {4, 1, 1, 1}, "y");
+  EXPECT_NE(matmul_error(w, x, y).find("block size"), std::string::npos);
+}
+
+TEST_F(MatmulErrors, RejectsWeightOverBindingRange) {
+  // 8192 x 8192 F32 = 256 MiB, over lavapipe's 128 MiB (and any device's 4 GiB would take 32768^2).
+  Tensor w = test::empty_tensor(DType::F32, {64, 32, 1, 1}, "huge");
+  w.ne = {8192, 8192, 1, 1};
+  if (w.n_bytes() <= test::device().props().limits.maxStorageBufferRange) GTEST_SKIP() << "device range too large";
+  Tensor x = test::empty_tensor(DType::F32, {8192, 1, 1, 1}, "x");
+  Tensor y = test::empty_tensor(DType::F32, {8192, 1, 1, 1}, "y");
+  EXPECT_NE(matmul_error(w, x, y).find("storage-buffer range"), std::string::npos);
+}
+
+TEST_F(MatmulErrors, RejectsAliasedInputAndOutput) {
+  Tensor w = test::empty_tensor(DType::F32, {64, 64, 1, 1}, "w");
+  Tensor x = test::empty_tensor(DType::F32, {64, 2, 1, 1}, "x");
+  EXPECT_NE(matmul_error(w, x, x).find("overlaps"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ds
