@@ -51,5 +51,32 @@ static_assert(sizeof(MatmulPush) == 16);
 static_assert(sizeof(GetRowsPush) == 16);
 #endif
 // ---- end matmul / embed ----
+// ---- sampling (ops/sample, run/sampler) ----
+// SampleStep is not a push constant: it heads the sampler's state buffer, which the host rewrites
+// before every submit (a decode step is recorded once). After it come ceil(vocab/32) mask words:
+// bit (i % 32) of word i / 32 set = id i is in the repetition-penalty window.
+struct SampleStep {
+  float u;                // uniform in [0, 1) for the inverse CDF
+  float inv_temperature;  // 1 / temperature
+  uint top_k;             // 0 = off
+  float top_p;            // 1 = off
+  float min_p;            // 0 = off
+  float penalty;          // multiplies penalized logits <= 0
+  float inv_penalty;      // 1 / penalty: multiplies penalized logits > 0
+  uint use_penalty;       // 0: the mask is not read
+};
+
+struct SamplePush {
+  uint vocab;
+  uint n_partials;  // argmax: workgroups of the first pass
+  uint per_group;   // argmax: ids per workgroup in the first pass
+  uint chunk;       // full sampler: ids per invocation in the inverse-CDF pass
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(SampleStep) == 32);
+static_assert(sizeof(SamplePush) == 16);
+#endif
+// ---- end sampling ----
 
 #endif
