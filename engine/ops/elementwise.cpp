@@ -1,0 +1,34 @@
+// SwiGLU and add: one invocation per element (shaders/elementwise.comp, one variant per op).
+#include "ops/elementwise.h"
+
+#include "distilscope/device.h"
+#include "ops/check.h"
+#include "ops/push.h"
+#include "vk/recorder.h"
+
+namespace ds::ops {
+namespace {
+
+void binary(vk::Recorder& rec, const char* op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  check_type(op, a, DType::F32);
+  check_type(op, b, DType::F32);
+  check_type(op, out, DType::F32);
+  check_same_shape(op, a, b);
+  check_same_shape(op, a, out);
+  DS_CHECK(a.n_elements() <= int64_t(UINT32_MAX), "[", op, "] ", a.name, " has too many elements");
+  push::ElementwisePush pc{uint32_t(a.n_elements())};
+  const uint32_t threads = 256;
+  auto& p = rec.device().pipeline(op, 3, sizeof pc, {threads});
+  auto [gx, gy] = grid_2d(div_up(a.n_elements(), threads));
+  rec.dispatch(p, {a.buf, b.buf, out.buf}, 0b100, &pc, gx, gy, 1, op);
+}
+
+}  // namespace
+
+void swiglu(vk::Recorder& rec, const Tensor& gate, const Tensor& up, const Tensor& out) {
+  binary(rec, "swiglu", gate, up, out);
+}
+
+void add(vk::Recorder& rec, const Tensor& a, const Tensor& b, const Tensor& out) { binary(rec, "add", a, b, out); }
+
+}  // namespace ds::ops

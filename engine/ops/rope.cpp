@@ -1,0 +1,66 @@
+// RoPE: inverse frequencies with Linear / Llama 3.1 scaling, and the dispatch of shaders/rope.comp.
+#include "ops/rope.h"
+
+#include <cmath>
+#include <numbers>
+
+#include "distilscope/device.h"
+#include "ops/check.h"
+#include "ops/push.h"
+#include "vk/recorder.h"
+
+namespace ds::ops {
+
+std::vector<float> rope_inv_freq(int head_dim, float theta, const RopeScaling& scaling) {
+  DS_CHECK(head_dim > 0 && head_dim % 2 == 0, "[rope] head_dim ", head_dim, " must be positive and even");
+  DS_CHECK(theta > 0, "[rope] theta ", theta, " must be positive");
+  DS_CHECK(scaling.kind == RopeScaling::None || scaling.factor > 0, "[rope] scaling factor ", scaling.factor,
+           " must be positive");
+  std::vector<float> inv_freq(size_t(head_dim / 2));
+  for (int i = 0; i < head_dim / 2; ++i) {
+    double freq = std::pow(double(theta), -2.0 * i / head_dim);
+    if (scaling.kind == RopeScaling::Linear) freq /= scaling.factor;
+    if (scaling.kind == RopeScaling::Llama3) {
+      // Llama 3.1: wavelengths shorter than original_context / high_freq_factor keep their frequency, those
+      // longer than original_context / low_freq_factor are divided by factor, the band between blends.
+      const double old_ctx = scaling.original_context;
+      const double wavelen = 2 * std::numbers::pi / freq;
+      const double high_freq_wavelen = old_ctx / scaling.high_freq_factor;
+      const double low_freq_wavelen = old_ctx / scaling.low_freq_factor;
+      if (wavelen > low_freq_wavelen) {
+        freq /= scaling.factor;
+      } else if (wavelen >= high_freq_wavelen) {
+        DS_CHECK(scaling.high_freq_factor != scaling.low_freq_factor, "[rope] llama3 scaling: high_freq_factor ",
+                 scaling.high_freq_factor, " equals low_freq_factor");
+        double smooth = (old_ctx / wavelen - scaling.low_freq_factor) /
+                        (scaling.high_freq_factor - scaling.low_freq_factor);
+        freq = (1 - smooth) * freq / scaling.factor + smooth * freq;
+      }
+    }
+    inv_freq[size_t(i)] = float(freq);
+  }
+  return inv_freq;
+}
+
+void rope(vk::Recorder& rec, const Tensor& x, const Tensor& positions, const Tensor& inv_freq, RopeMode mode,
+          const Tensor& out) {
+  check_type("rope", x, DType::F32);
+  check_type("rope", out, DType::F32);
+  check_type("rope", positions, DType::I32);
+  check_type("rope", inv_freq, DType::F32);
+  check_same_shape("rope", x, out);
+  const int64_t head_dim = x.ne[0], n_heads = x.ne[1], n_tokens = x.ne[2];
+  DS_CHECK(x.ne[3] == 1, "[rope] ", x.name, " is ", x.shape_str(), ", expected [head_dim, n_heads, n_tokens]");
+  DS_CHECK(head_dim % 2 == 0, "[rope] ", x.name, ": head_dim ", head_dim, " is odd");
+  DS_CHECK(inv_freq.n_elements() == head_dim / 2, "[rope] ", inv_freq.name, " has ", inv_freq.n_elements(),
+           " frequencies, head_dim ", head_dim, " needs ", head_dim / 2);
+  DS_CHECK(positions.n_elements() >= n_tokens, "[rope] ", positions.name, " has ", positions.n_elements(),
+           " positions for ", n_tokens, " tokens");
+  push::RopePush pc{uint32_t(head_dim), uint32_t(n_heads), uint32_t(n_tokens), mode == RopeMode::Neox ? 1u : 0u};
+  const uint32_t threads = 256;
+  auto& p = rec.device().pipeline("rope", 4, sizeof pc, {threads});
+  auto [gx, gy] = grid_2d(div_up(head_dim / 2 * n_heads * n_tokens, threads));
+  rec.dispatch(p, {x.buf, positions.buf, inv_freq.buf, out.buf}, 0b1000, &pc, gx, gy, 1, "rope");
+}
+
+}  // namespace ds::ops
