@@ -181,7 +181,7 @@ TEST(Gguf, TensorSizeDisagreeingWithShapeIsCaught) {
   uint64_t ne0 = 3200;
   std::memcpy(&bytes[ne0_at], &ne0, 8);
   write_bytes(p, bytes);
-  expect_error([&] { GgufFile f(p.string()); }, {"tensor big", "3200x2", "needs 25600 bytes"});
+  expect_error([&] { GgufFile f(p.string()); }, {"truncated or corrupt", "tensor big", "3200x2", "needs 25600 bytes"});
 }
 
 TEST(Gguf, UnsupportedTensorTypeIsListedButNotLoadable) {

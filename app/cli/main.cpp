@@ -1,20 +1,29 @@
-// distilscope-cli entry point: parses the command line and runs one subcommand.
+// distilscope-cli entry point: registers the subcommands (one file each) and turns any error into
+// a one-line message and exit code 1.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include "distilscope/device.h"
+#include "common.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"distilscope-cli: run, inspect and benchmark language models on Vulkan"};
+  CLI::App app{
+      "distilscope-cli: run, inspect and benchmark language models on DistilScope's Vulkan engine.\n"
+      "Models: GGUF files of the llama family (llama, Mistral-style, qwen2) in F32/F16/BF16/Q8_0/Q4_0.\n"
+      "Start with `distilscope-cli devices`, then `distilscope-cli run MODEL.gguf -p \"Once upon a time\"`."};
   app.require_subcommand(1);
-  auto* devices = app.add_subcommand("devices", "List Vulkan devices and why any is unusable");
-  CLI11_PARSE(app, argc, argv);
+  app.set_help_all_flag("--help-all", "Help for every subcommand");
+  ds::cli::add_devices(app);
+  ds::cli::add_info(app);
+  ds::cli::add_run(app);
+  ds::cli::add_tokenize(app);
+  ds::cli::add_bench(app);
+  ds::cli::add_synth(app);
   try {
-    if (*devices) {
-      for (auto& d : ds::list_devices())
-        std::printf("[%d] %s (%s) %s\n", d.index, d.name.c_str(), d.type.c_str(), d.usable ? "usable" : d.reason.c_str());
-    }
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
   } catch (const std::exception& e) {
+    std::fflush(stdout);
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }

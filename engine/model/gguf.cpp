@@ -232,7 +232,7 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_unique<MappedFile>
       fail(path, ": tensor ", t.name, ": offset ", t.offset, " is not aligned to ", alignment_);
     if (!dtype_info(t.ggml_type)) continue;
     if (t.offset > data_size || t.n_bytes > data_size - t.offset)
-      fail(path, ": tensor ", t.name, ": ", t.shape_str(), " ", dtype_name(t.type), " needs ",
+      fail(path, ": truncated or corrupt: tensor ", t.name, ": ", t.shape_str(), " ", dtype_name(t.type), " needs ",
            t.n_bytes, " bytes at data offset ", t.offset, ", file has ",
            t.offset > data_size ? 0 : data_size - t.offset, " left");
   }

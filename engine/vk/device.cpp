@@ -27,9 +27,9 @@ std::string lower(std::string s) {
 std::string describe_all(const std::vector<vk::PhysicalCandidate>& all) {
   std::string s;
   for (auto& c : all)
-    s += cat("\n  [", c.info.index, "] ", c.info.name, " (", c.info.type, "): ",
-             c.info.usable ? "usable" : c.info.reason);
-  return s.empty() ? "\n  (no Vulkan devices found)" : s;
+    s += cat(s.empty() ? " devices: " : "; ", "[", c.info.index, "] ", c.info.name, " (", c.info.type, ", ",
+             c.info.usable ? "usable" : c.info.reason, ")");
+  return s.empty() ? " (no Vulkan devices found)" : s;
 }
 }  // namespace
 

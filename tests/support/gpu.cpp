@@ -15,9 +15,24 @@ Device& device() {
   return *dev;
 }
 
-vk::Arena& arena() {
-  static vk::Arena a(device(), "tests", vk::MemoryKind::DeviceLocal, 64ull << 20);
+namespace {
+std::unique_ptr<vk::Arena>& arena_ptr() {
+  static std::unique_ptr<vk::Arena> a;
   return a;
+}
+}  // namespace
+
+vk::Arena& arena() {
+  auto& a = arena_ptr();
+  if (!a) a = std::make_unique<vk::Arena>(device(), "tests", vk::MemoryKind::DeviceLocal, 64ull << 20);
+  return *a;
+}
+
+void reset_arena() {
+  auto& a = arena_ptr();
+  if (!a) return;
+  vkDeviceWaitIdle(device().handle());
+  a->reset();
 }
 
 std::vector<float> random_floats(size_t n, uint32_t seed, float lo, float hi) {

@@ -20,6 +20,7 @@ namespace ds::test {
 
 Device& device();      // opened once, with validation on
 vk::Arena& arena();    // scratch arena for tests, reset between tests
+void reset_arena();    // waits for the device to be idle first
 
 std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
 

@@ -5,12 +5,14 @@
 #include <string>
 
 #include "distilscope/device.h"
+#include "support/gpu.h"
 
 namespace {
 class ValidationListener : public testing::EmptyTestEventListener {
   uint64_t before_ = 0;
   void OnTestStart(const testing::TestInfo&) override { before_ = ds::validation_message_count(); }
   void OnTestEnd(const testing::TestInfo& info) override {
+    ds::test::reset_arena();
     uint64_t now = ds::validation_message_count();
     // Tests that provoke a message on purpose say so in their name.
     if (std::string(info.name()).find("ExpectsValidationMessage") != std::string::npos) return;

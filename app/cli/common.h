@@ -1,0 +1,29 @@
+// Shared pieces of the CLI subcommands: device flags, model resolution, error exit.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "distilscope/device.h"
+
+namespace ds::cli {
+
+struct DeviceFlags {
+  std::string device;
+  bool profile = false;
+  void add(CLI::App* cmd);
+  std::unique_ptr<Device> open() const;
+};
+
+// The given path, or the embedded default; throws with the what-to-open message when neither.
+std::string resolve_model(const std::string& given);
+
+// Each subcommand: register(app) returns a callback run when the subcommand was chosen.
+void add_devices(CLI::App& app);
+void add_info(CLI::App& app);
+void add_run(CLI::App& app);
+void add_tokenize(CLI::App& app);
+void add_bench(CLI::App& app);
+void add_synth(CLI::App& app);
+
+}  // namespace ds::cli

@@ -1,0 +1,38 @@
+// `tokenize MODEL TEXT`: token ids and pieces of a text under the model's tokenizer.
+#include "common.h"
+#include "distilscope/tokenizer.h"
+#include "model/gguf.h"
+#include "util/json.h"
+
+namespace ds::cli {
+
+void add_tokenize(CLI::App& app) {
+  auto* cmd = app.add_subcommand("tokenize", "Show the token ids and pieces of a text");
+  struct Opts {
+    std::string model, text;
+    bool json = false, no_bos = false, no_special = false;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("model", o->model, "GGUF file")->required();
+  cmd->add_option("text", o->text, "Text to tokenize")->required();
+  cmd->add_flag("--json", o->json, "Print JSON");
+  cmd->add_flag("--no-bos", o->no_bos, "Do not add the BOS token");
+  cmd->add_flag("--no-special", o->no_special, "Treat control-token texts in TEXT as plain text");
+  cmd->callback([o] {
+    GgufFile f(o->model);
+    auto tok = Tokenizer::from_gguf(f);
+    auto ids = tok->encode(o->text, !o->no_bos && tok->add_bos(), !o->no_special);
+    if (o->json) {
+      JsonWriter j;
+      j.begin_object().field("model", o->model).field("text", o->text).key("tokens").begin_array();
+      for (int32_t id : ids) j.begin_object().field("id", id).field("piece", tok->piece(id)).end_object();
+      j.end_array().end_object();
+      std::printf("%s\n", j.str().c_str());
+      return;
+    }
+    std::printf("%zu tokens\n", ids.size());
+    for (int32_t id : ids) std::printf("%6d  %s\n", id, JsonWriter::escape(tok->piece(id)).c_str());
+  });
+}
+
+}  // namespace ds::cli

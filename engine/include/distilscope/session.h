@@ -1,0 +1,88 @@
+// Session: one conversation's state on the device (KV cache, positions) over a loaded Model.
+// Prefill runs the prompt as batched passes (matmul, not mat-vec loops); decode replays a command
+// buffer recorded once, reading the position from a host-written buffer. A Sampler recorded into
+// the same submit picks the next token on the GPU, so only 4 bytes come back per token.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "distilscope/model.h"
+#include "ops/tensor.h"
+
+namespace ds {
+
+class Sampler;
+struct SamplerParams;
+struct ForwardBuffers;
+namespace vk {
+class Arena;
+class Recording;
+class Profiler;
+struct OpTiming;
+}  // namespace vk
+
+struct SessionOptions {
+  int n_ctx = 0;        // context length (KV cache positions); 0 = the model's trained context, at most 4096
+  int max_batch = 512;  // prefill rows per pass
+};
+
+class Session {
+ public:
+  Session(Model& model, const SessionOptions& opts = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  Model& model() const { return model_; }
+  int n_ctx() const { return n_ctx_; }
+  int n_past() const { return n_past_; }
+  void reset();  // forgets the context (n_past = 0)
+
+  // The session's sampler (GPU sampling recorded into the same submit as the forward pass).
+  Sampler& sampler();
+  // New sampling parameters; the decode step is re-recorded only when greedy <-> stochastic changes.
+  void set_sampling(const SamplerParams& params);
+
+  // Runs tokens at positions n_past.. (batched, in passes of max_batch). With sample, the session's
+  // sampler picks the token following the last one and it is returned (4 bytes read back); without,
+  // returns -1 and logits() holds the last position's logits. Throws (changing nothing) when the
+  // tokens would overflow the context.
+  int32_t prefill(std::span<const int32_t> tokens, bool sample = true);
+  // One token through the decode step recorded once; same return convention.
+  int32_t decode(int32_t token, bool sample = true);
+  // Teacher forcing / evaluation: logits for every token, [n_tokens][vocab].
+  std::vector<std::vector<float>> forward_all(std::span<const int32_t> tokens);
+
+  std::vector<float> logits() const;  // logits of the last position run
+  uint64_t kv_bytes() const;          // device memory of the KV cache
+  // Per-op GPU times of the last prefill/decode submit (Device opened with profile = true).
+  std::vector<vk::OpTiming> last_timings() const;
+
+ private:
+  std::unique_ptr<ForwardBuffers> allocate(int rows, bool all_logits);
+  void check_room(size_t n_tokens) const;
+  void write_inputs(const ForwardBuffers& b, std::span<const int32_t> tokens);
+  int32_t run_batch(std::span<const int32_t> tokens, bool sample, bool all_logits);
+  int32_t run_decode(int32_t token, bool sample);
+
+  Model& model_;
+  int n_ctx_ = 0;
+  int max_batch_ = 0;
+  int n_past_ = 0;
+  std::unique_ptr<vk::Arena> cache_arena_, io_arena_, scratch_arena_, sampler_arena_;
+  std::unique_ptr<Sampler> sampler_;
+  std::vector<Tensor> k_cache_, v_cache_;         // per layer
+  std::unique_ptr<ForwardBuffers> decode_, batch_, batch_all_;  // 1 row; max_batch rows (last / all logits)
+  const ForwardBuffers* last_ = nullptr;          // buffers of the last pass (for logits())
+  int last_rows_ = 0;
+  std::unique_ptr<vk::Recording> decode_rec_, batch_rec_;
+  std::unique_ptr<vk::Profiler> decode_prof_, batch_prof_;
+  bool decode_recorded_ = false;
+  bool decode_samples_ = false;                   // decode_rec_ includes the sampler
+  const vk::Profiler* last_prof_ = nullptr;
+};
+
+}  // namespace ds

@@ -1,0 +1,97 @@
+// Graph builders and the node -> op dispatch used when recording.
+#include "ops/graph.h"
+
+#include "ops/attention.h"
+#include "ops/elementwise.h"
+#include "ops/embed.h"
+#include "ops/matmul.h"
+#include "ops/norm.h"
+#include "ops/rope.h"
+#include "vk/recorder.h"
+
+namespace ds {
+
+const char* op_kind_name(OpKind k) {
+  switch (k) {
+    case OpKind::GetRows: return "get_rows";
+    case OpKind::RmsNorm: return "rms_norm";
+    case OpKind::MatMul: return "matmul";
+    case OpKind::Rope: return "rope";
+    case OpKind::KvStore: return "kv_store";
+    case OpKind::Attention: return "attention";
+    case OpKind::SwiGLU: return "swiglu";
+    case OpKind::Add: return "add";
+  }
+  return "?";
+}
+
+const Tensor& Graph::push(OpNode n) {
+  nodes_.push_back(std::move(n));
+  return nodes_.back().out;
+}
+
+const Tensor& Graph::get_rows(const std::string& name, const Tensor& table, const Tensor& ids, const Tensor& out) {
+  return push({OpKind::GetRows, name, {table, ids}, out});
+}
+const Tensor& Graph::rms_norm(const std::string& name, const Tensor& x, const Tensor& w, float eps, const Tensor& out) {
+  OpNode n{OpKind::RmsNorm, name, {x, w}, out};
+  n.eps = eps;
+  return push(std::move(n));
+}
+const Tensor& Graph::matmul(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& out,
+                            const Tensor& bias, bool accumulate) {
+  OpNode n{OpKind::MatMul, name, {w, x}, out};
+  n.bias = bias;
+  n.accumulate = accumulate;
+  return push(std::move(n));
+}
+const Tensor& Graph::rope(const std::string& name, const Tensor& x, const Tensor& positions, const Tensor& inv_freq,
+                          ops::RopeMode mode, const Tensor& out) {
+  OpNode n{OpKind::Rope, name, {x, inv_freq}, out};
+  n.aux = positions;
+  n.rope_mode = mode;
+  return push(std::move(n));
+}
+void Graph::kv_store(const std::string& name, const Tensor& src, const Tensor& step, const Tensor& cache) {
+  OpNode n{OpKind::KvStore, name, {src}, cache};
+  n.aux = step;
+  push(std::move(n));
+}
+const Tensor& Graph::attention(const std::string& name, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                               const Tensor& step, float scale, const Tensor& out, const Tensor& scratch) {
+  OpNode n{OpKind::Attention, name, {q, k_cache, v_cache, scratch}, out};
+  n.aux = step;
+  n.scale = scale;
+  return push(std::move(n));
+}
+const Tensor& Graph::swiglu(const std::string& name, const Tensor& gate, const Tensor& up, const Tensor& out) {
+  return push({OpKind::SwiGLU, name, {gate, up}, out});
+}
+const Tensor& Graph::add(const std::string& name, const Tensor& a, const Tensor& b, const Tensor& out) {
+  return push({OpKind::Add, name, {a, b}, out});
+}
+
+int Graph::find(const std::string& name) const {
+  for (int i = int(nodes_.size()) - 1; i >= 0; --i)
+    if (nodes_[i].name == name) return i;
+  return -1;
+}
+
+void Graph::record_node(vk::Recorder& rec, const OpNode& n) {
+  switch (n.kind) {
+    case OpKind::GetRows: ops::get_rows(rec, n.in[0], n.in[1], n.out); break;
+    case OpKind::RmsNorm: ops::rms_norm(rec, n.in[0], n.in[1], n.out, n.eps); break;
+    case OpKind::MatMul: ops::matmul(rec, n.in[0], n.in[1], n.out, {n.bias, n.accumulate}); break;
+    case OpKind::Rope: ops::rope(rec, n.in[0], n.aux, n.in[1], n.rope_mode, n.out); break;
+    case OpKind::KvStore: ops::kv_store(rec, n.in[0], n.aux, n.out); break;
+    case OpKind::Attention: ops::attention(rec, n.in[0], n.in[1], n.in[2], n.aux, n.scale, n.out, n.in[3]); break;
+    case OpKind::SwiGLU: ops::swiglu(rec, n.in[0], n.in[1], n.out); break;
+    case OpKind::Add: ops::add(rec, n.in[0], n.in[1], n.out); break;
+  }
+}
+
+void Graph::record(vk::Recorder& rec) const {
+  for (const auto& n : nodes_) record_node(rec, n);
+}
+
+}  // namespace ds

@@ -1,0 +1,60 @@
+// Graph: a forward pass as a list of op invocations over named tensors, built once per model and
+// shape class by an architecture file (model/arch_*.cpp) and then recorded into a command buffer.
+// The same list serves inference, probes (capture nodes inserted after named tensors) and, walked
+// backwards, training. Every node names its output ("blk.3.attn_q") so tools can find it.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "ops/rope.h"
+#include "ops/tensor.h"
+
+namespace ds {
+namespace vk {
+class Recorder;
+}
+
+enum class OpKind { GetRows, RmsNorm, MatMul, Rope, KvStore, Attention, SwiGLU, Add };
+const char* op_kind_name(OpKind k);
+
+struct OpNode {
+  OpKind kind;
+  std::string name;          // the output's name, e.g. "blk.3.attn_q"
+  std::vector<Tensor> in;    // inputs in the op's argument order
+  Tensor out;
+  // Parameters (only those of the node's kind are meaningful).
+  float eps = 0;             // RmsNorm
+  float scale = 0;           // Attention
+  ops::RopeMode rope_mode = ops::RopeMode::Interleaved;
+  bool accumulate = false;   // MatMul: out += W x
+  Tensor bias;               // MatMul
+  Tensor aux;                // Attention: scratch; Rope: positions; KvStore/Attention: step
+};
+
+class Graph {
+ public:
+  // Builders: each appends one node and returns its output tensor.
+  const Tensor& get_rows(const std::string& name, const Tensor& table, const Tensor& ids, const Tensor& out);
+  const Tensor& rms_norm(const std::string& name, const Tensor& x, const Tensor& w, float eps, const Tensor& out);
+  const Tensor& matmul(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& out,
+                       const Tensor& bias = {}, bool accumulate = false);
+  const Tensor& rope(const std::string& name, const Tensor& x, const Tensor& positions, const Tensor& inv_freq,
+                     ops::RopeMode mode, const Tensor& out);
+  void kv_store(const std::string& name, const Tensor& src, const Tensor& step, const Tensor& cache);
+  const Tensor& attention(const std::string& name, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                          const Tensor& step, float scale, const Tensor& out, const Tensor& scratch);
+  const Tensor& swiglu(const std::string& name, const Tensor& gate, const Tensor& up, const Tensor& out);
+  const Tensor& add(const std::string& name, const Tensor& a, const Tensor& b, const Tensor& out);
+
+  const std::vector<OpNode>& nodes() const { return nodes_; }
+  // Index of the last node whose output has this name, or -1.
+  int find(const std::string& name) const;
+  void record(vk::Recorder& rec) const;
+  static void record_node(vk::Recorder& rec, const OpNode& n);
+
+ private:
+  const Tensor& push(OpNode n);
+  std::vector<OpNode> nodes_;
+};
+
+}  // namespace ds

@@ -1,0 +1,231 @@
+// Session: KV cache, batched prefill (re-recorded per call) and a decode step recorded once.
+#include "distilscope/session.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "model/arch_llama.h"
+#include "ops/attention.h"
+#include "run/sampler.h"
+#include "util/error.h"
+#include "vk/memory.h"
+#include "vk/recorder.h"
+#include "vk/submit.h"
+
+namespace ds {
+
+Session::Session(Model& model, const SessionOptions& opts) : model_(model) {
+  const ModelConfig& c = model.config();
+  n_ctx_ = opts.n_ctx > 0 ? opts.n_ctx : std::min(c.context_train > 0 ? c.context_train : 2048, 4096);
+  max_batch_ = std::clamp(opts.max_batch, 1, 4096);
+  DS_CHECK(n_ctx_ >= 1 && n_ctx_ <= (1 << 20), "[session] context length ", n_ctx_, " is out of range (1 .. 1048576)");
+  Device& dev = model.device();
+  cache_arena_ = std::make_unique<vk::Arena>(dev, "kv cache", vk::MemoryKind::DeviceLocal);
+  io_arena_ = std::make_unique<vk::Arena>(dev, "session inputs", vk::MemoryKind::Upload, 1 << 20);
+  scratch_arena_ = std::make_unique<vk::Arena>(dev, "activations", vk::MemoryKind::DeviceLocal, 64ull << 20);
+  for (int l = 0; l < c.n_layers; ++l) {
+    std::array<int64_t, 4> ne{c.head_dim, n_ctx_, c.n_kv_heads, 1};
+    k_cache_.push_back(make_tensor(*cache_arena_, DType::F16, ne, "blk." + std::to_string(l) + ".cache_k"));
+    v_cache_.push_back(make_tensor(*cache_arena_, DType::F16, ne, "blk." + std::to_string(l) + ".cache_v"));
+  }
+  sampler_arena_ = std::make_unique<vk::Arena>(dev, "sampler", vk::MemoryKind::DeviceLocal, 1 << 20);
+  decode_ = allocate(1, false);
+  decode_rec_ = std::make_unique<vk::Recording>(dev);
+  batch_rec_ = std::make_unique<vk::Recording>(dev);
+  if (dev.profiling()) {
+    decode_prof_ = std::make_unique<vk::Profiler>(dev);
+    batch_prof_ = std::make_unique<vk::Profiler>(dev);
+  }
+}
+
+Session::~Session() {
+  // Recordings wait for their pending submits before freeing the command buffers.
+  decode_rec_.reset();
+  batch_rec_.reset();
+}
+
+std::unique_ptr<ForwardBuffers> Session::allocate(int rows, bool all_logits) {
+  const ModelConfig& c = model_.config();
+  auto b = std::make_unique<ForwardBuffers>();
+  auto& A = *scratch_arena_;
+  const int64_t n = rows, n_out = all_logits ? rows : 1;
+  b->n_tokens = rows;
+  b->all_logits = all_logits;
+  b->ids = make_tensor(*io_arena_, DType::I32, {n, 1, 1, 1}, "ids");
+  b->positions = make_tensor(*io_arena_, DType::I32, {n, 1, 1, 1}, "positions");
+  b->step = make_tensor(*io_arena_, DType::I32, {4, 1, 1, 1}, "step");
+  b->x = make_tensor(A, DType::F32, {c.d_model, n, 1, 1}, "x");
+  b->xn = make_tensor(A, DType::F32, {c.d_model, n, 1, 1}, "xn");
+  b->q = make_tensor(A, DType::F32, {c.head_dim, c.n_heads, n, 1}, "q");
+  b->k = make_tensor(A, DType::F32, {c.head_dim, c.n_kv_heads, n, 1}, "k");
+  b->v = make_tensor(A, DType::F32, {c.head_dim, c.n_kv_heads, n, 1}, "v");
+  b->attn = make_tensor(A, DType::F32, {c.head_dim, c.n_heads, n, 1}, "attn");
+  b->gate = make_tensor(A, DType::F32, {c.ffn_dim, n, 1, 1}, "gate");
+  b->up = make_tensor(A, DType::F32, {c.ffn_dim, n, 1, 1}, "up");
+  size_t scratch = std::max<size_t>(4, ops::attention_scratch_elems(c.n_heads, c.head_dim, n_ctx_, rows));
+  b->scratch = make_tensor(A, DType::F32, {int64_t(scratch), 1, 1, 1}, "attn_scratch");
+  b->out_norm = make_tensor(A, DType::F32, {c.d_model, n_out, 1, 1}, "out_norm");
+  b->logits = make_tensor(A, DType::F32, {c.vocab, n_out, 1, 1}, "logits");
+  b->k_cache = k_cache_;
+  b->v_cache = v_cache_;
+  return b;
+}
+
+namespace {
+// The first n rows of every per-token activation of `full`.
+ForwardBuffers view_rows(const ForwardBuffers& full, int n) {
+  ForwardBuffers b = full;
+  b.n_tokens = n;
+  auto rows = [n](const Tensor& t, std::array<int64_t, 4> ne) {
+    Tensor v = t;
+    v.ne = ne;
+    v.buf = t.buf.sub(0, v.n_bytes());
+    return v;
+  };
+  b.ids = rows(full.ids, {n, 1, 1, 1});
+  b.positions = rows(full.positions, {n, 1, 1, 1});
+  b.x = rows(full.x, {full.x.ne[0], n, 1, 1});
+  b.xn = rows(full.xn, {full.xn.ne[0], n, 1, 1});
+  b.q = rows(full.q, {full.q.ne[0], full.q.ne[1], n, 1});
+  b.k = rows(full.k, {full.k.ne[0], full.k.ne[1], n, 1});
+  b.v = rows(full.v, {full.v.ne[0], full.v.ne[1], n, 1});
+  b.attn = rows(full.attn, {full.attn.ne[0], full.attn.ne[1], n, 1});
+  b.gate = rows(full.gate, {full.gate.ne[0], n, 1, 1});
+  b.up = rows(full.up, {full.up.ne[0], n, 1, 1});
+  if (full.all_logits) {
+    b.out_norm = rows(full.out_norm, {full.out_norm.ne[0], n, 1, 1});
+    b.logits = rows(full.logits, {full.logits.ne[0], n, 1, 1});
+  }
+  return b;
+}
+}  // namespace
+
+void Session::reset() { n_past_ = 0; }
+
+Sampler& Session::sampler() {
+  if (!sampler_) sampler_ = std::make_unique<Sampler>(model_.device(), *sampler_arena_, model_.config().vocab, SamplerParams{});
+  return *sampler_;
+}
+
+void Session::set_sampling(const SamplerParams& params) {
+  if (sampler().set_params(params)) decode_recorded_ = false;
+}
+
+void Session::check_room(size_t n_tokens) const {
+  if (size_t(n_past_) + n_tokens > size_t(n_ctx_))
+    fail("[session] ", n_tokens, " tokens at position ", n_past_, " would exceed the context of ", n_ctx_,
+         " tokens (", n_ctx_ - n_past_, " left); start a new session or use a longer context");
+}
+
+void Session::write_inputs(const ForwardBuffers& b, std::span<const int32_t> tokens) {
+  const int vocab = model_.config().vocab;
+  auto* ids = reinterpret_cast<int32_t*>(b.ids.buf.mapped);
+  auto* pos = reinterpret_cast<int32_t*>(b.positions.buf.mapped);
+  auto* step = reinterpret_cast<int32_t*>(b.step.buf.mapped);
+  DS_CHECK(ids && pos && step, "[session] input buffers are not host-visible");
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    DS_CHECK(tokens[t] >= 0 && tokens[t] < vocab, "[session] token id ", tokens[t], " at index ", t,
+             " is outside the vocabulary of ", vocab);
+    ids[t] = tokens[t];
+    pos[t] = n_past_ + int32_t(t);
+  }
+  step[0] = n_past_;
+  step[1] = int32_t(tokens.size());
+  step[2] = step[3] = 0;
+}
+
+int32_t Session::run_batch(std::span<const int32_t> tokens, bool sample, bool all_logits) {
+  Sampler* sampler = sample ? &this->sampler() : nullptr;
+  auto& store = all_logits ? batch_all_ : batch_;
+  if (!store) store = allocate(max_batch_, all_logits);
+  ForwardBuffers b = view_rows(*store, int(tokens.size()));
+  write_inputs(b, tokens);
+  Graph g = build_llama_graph(model_.config(), model_.weights(), b);
+  batch_rec_->begin();
+  if (batch_prof_) batch_prof_->reset(batch_rec_->cmd(), uint32_t(g.nodes().size() + 16));
+  vk::Recorder rec(model_.device(), batch_rec_->cmd(), batch_prof_.get());
+  g.record(rec);
+  if (sampler) {
+    rec.barrier();
+    sampler->record(rec, b.logits.rows_view(b.logits.rows() - 1, 1));
+  }
+  batch_rec_->end();
+  if (sampler) sampler->prepare_step();
+  batch_rec_->submit_and_wait();
+  n_past_ += int(tokens.size());
+  last_ = store.get();
+  last_rows_ = all_logits ? int(tokens.size()) : 1;
+  last_prof_ = batch_prof_.get();
+  return sampler ? sampler->token() : -1;
+}
+
+int32_t Session::run_decode(int32_t token, bool sample) {
+  Sampler* sampler = sample ? &this->sampler() : nullptr;
+  if (!decode_recorded_ || decode_samples_ != sample) {
+    Graph g = build_llama_graph(model_.config(), model_.weights(), *decode_);
+    decode_rec_->begin();
+    if (decode_prof_) decode_prof_->reset(decode_rec_->cmd(), uint32_t(g.nodes().size() + 16));
+    vk::Recorder rec(model_.device(), decode_rec_->cmd(), decode_prof_.get());
+    g.record(rec);
+    if (sampler) {
+      rec.barrier();
+      sampler->record(rec, decode_->logits);
+    }
+    decode_rec_->end();
+    decode_recorded_ = true;
+    decode_samples_ = sample;
+  }
+  int32_t one[1] = {token};
+  write_inputs(*decode_, one);
+  if (sampler) sampler->prepare_step();
+  decode_rec_->submit_and_wait();
+  n_past_ += 1;
+  last_ = decode_.get();
+  last_rows_ = 1;
+  last_prof_ = decode_prof_.get();
+  return sampler ? sampler->token() : -1;
+}
+
+int32_t Session::prefill(std::span<const int32_t> tokens, bool sample) {
+  DS_CHECK(!tokens.empty(), "[session] prefill of an empty token list");
+  check_room(tokens.size());
+  int32_t next = -1;
+  for (size_t i = 0; i < tokens.size(); i += size_t(max_batch_)) {
+    auto part = tokens.subspan(i, std::min(tokens.size() - i, size_t(max_batch_)));
+    bool last_part = i + part.size() == tokens.size();
+    next = part.size() == 1 ? run_decode(part[0], last_part && sample) : run_batch(part, last_part && sample, false);
+  }
+  return next;
+}
+
+int32_t Session::decode(int32_t token, bool sample) {
+  check_room(1);
+  return run_decode(token, sample);
+}
+
+std::vector<std::vector<float>> Session::forward_all(std::span<const int32_t> tokens) {
+  DS_CHECK(!tokens.empty(), "[session] forward of an empty token list");
+  check_room(tokens.size());
+  std::vector<std::vector<float>> out;
+  for (size_t i = 0; i < tokens.size(); i += size_t(max_batch_)) {
+    auto part = tokens.subspan(i, std::min(tokens.size() - i, size_t(max_batch_)));
+    run_batch(part, false, true);
+    auto all = download_f32(model_.device(), batch_all_->logits.rows_view(0, int64_t(part.size())));
+    const size_t V = size_t(model_.config().vocab);
+    for (size_t t = 0; t < part.size(); ++t) out.emplace_back(all.begin() + t * V, all.begin() + (t + 1) * V);
+  }
+  return out;
+}
+
+std::vector<float> Session::logits() const {
+  DS_CHECK(last_, "[session] no forward pass has run yet");
+  return download_f32(model_.device(), last_->logits.rows_view(last_rows_ - 1, 1));
+}
+
+uint64_t Session::kv_bytes() const { return cache_arena_->used(); }
+
+std::vector<vk::OpTiming> Session::last_timings() const {
+  return last_prof_ ? last_prof_->read() : std::vector<vk::OpTiming>{};
+}
+
+}  // namespace ds

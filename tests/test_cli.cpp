@@ -1,0 +1,149 @@
+// The CLI as a user meets it: real subprocesses of distilscope-cli. Bad input (missing, truncated,
+// corrupt or unsupported files, unknown architecture, a bad device) gives one line on stderr that
+// names the file or device, and exit code 1, never a crash.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+
+#include "model/gguf.h"
+#include "model/synthetic.h"
+#include "support/gpu.h"
+
+namespace ds {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+// Runs the CLI with arguments (shell-quoted by the caller), capturing stdout and stderr.
+Result run_cli(const std::string& args) {
+  fs::path dir = fs::temp_directory_path() / "distilscope-cli-test";
+  fs::create_directories(dir);
+  std::string out = (dir / "out.txt").string(), err = (dir / "err.txt").string();
+  std::string cmd = std::string(DS_CLI_PATH) + " " + args + " >" + out + " 2>" + err;
+  int status = std::system(cmd.c_str());
+  Result r;
+  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) r.exit_code = 128 + WTERMSIG(status);
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+void expect_clean_error(const Result& r, std::initializer_list<std::string> fragments) {
+  EXPECT_EQ(r.exit_code, 1) << "stderr: " << r.err;
+  ASSERT_FALSE(r.err.empty());
+  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "expected one line: " << r.err;
+  for (const auto& f : fragments) EXPECT_NE(r.err.find(f), std::string::npos) << "missing '" << f << "' in: " << r.err;
+}
+
+fs::path tiny_model(const std::string& name, DType type = DType::F32) {
+  fs::path p = fs::temp_directory_path() / "distilscope-cli-test" / name;
+  fs::create_directories(p.parent_path());
+  SyntheticSpec spec;
+  spec.config = llama_like(2, 64, 4, 2, 128, 320);
+  spec.type = type;
+  write_synthetic_model(p.string(), spec);
+  return p;
+}
+
+TEST(Cli, HelpListsSubcommands) {
+  auto r = run_cli("--help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* sub : {"devices", "info", "run", "tokenize", "bench", "synth"})
+    EXPECT_NE(r.out.find(sub), std::string::npos) << sub;
+}
+
+TEST(Cli, DevicesListsTheTestDevice) {
+  auto r = run_cli("devices");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(test::device().info().name), std::string::npos) << r.out;
+}
+
+TEST(Cli, InfoShowsShapesAndJson) {
+  auto p = tiny_model("info.gguf", DType::Q8_0);
+  auto r = run_cli("info " + p.string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("layers        2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Q8_0"), std::string::npos) << r.out;
+  r = run_cli("info --json " + p.string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"d_model\":64"), std::string::npos) << r.out;
+}
+
+TEST(Cli, MissingFile) {
+  expect_clean_error(run_cli("info /no/such/model.gguf"), {"/no/such/model.gguf", "cannot open"});
+  expect_clean_error(run_cli("run /no/such/model.gguf -n 2"), {"/no/such/model.gguf"});
+}
+
+TEST(Cli, TruncatedAndCorruptFiles) {
+  auto p = tiny_model("trunc.gguf");
+  std::ifstream in(p, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  auto cut = p.parent_path() / "cut.gguf";
+  std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  expect_clean_error(run_cli("info " + cut.string()), {cut.string(), "truncated"});
+  expect_clean_error(run_cli("run " + cut.string() + " -n 1"), {cut.string(), "truncated"});
+  auto junk = p.parent_path() / "junk.gguf";
+  std::ofstream(junk, std::ios::binary) << "this is not a model file at all";
+  expect_clean_error(run_cli("info " + junk.string()), {junk.string(), "not a GGUF file"});
+}
+
+TEST(Cli, UnknownArchitectureAndUnsupportedType) {
+  auto p = tiny_model("arch.gguf");
+  GgufFile f(p.string());
+  GgufWriter w;
+  for (const auto& k : f.key_order()) w.set(k, *f.find(k));
+  w.set_string("general.architecture", "rwkv9");
+  auto bad = p.parent_path() / "rwkv.gguf";
+  w.write(bad.string());
+  expect_clean_error(run_cli("info " + bad.string()), {bad.string(), "architecture 'rwkv9' is not supported"});
+
+  // A matrix of an unsupported quantization type (Q4_K = 12): patch one tensor's type field.
+  std::ifstream in(p, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  std::string name = "blk.0.ffn_up.weight";
+  size_t at = bytes.find(name);
+  ASSERT_NE(at, std::string::npos);
+  size_t type_at = at + name.size() + 4 + 2 * 8;
+  uint32_t q4k = 12;
+  std::memcpy(&bytes[type_at], &q4k, 4);
+  auto qk = p.parent_path() / "q4k.gguf";
+  std::ofstream(qk, std::ios::binary) << bytes;
+  expect_clean_error(run_cli("run " + qk.string() + " -n 1"), {qk.string(), "blk.0.ffn_up.weight", "Q4_K"});
+}
+
+TEST(Cli, BadDevice) {
+  auto p = tiny_model("dev.gguf");
+  expect_clean_error(run_cli("run " + p.string() + " -n 1 --device 42"), {"device index 42 does not exist"});
+  expect_clean_error(run_cli("run " + p.string() + " -n 1 --device nonexistent-gpu"), {"nonexistent-gpu"});
+}
+
+TEST(Cli, PromptLongerThanContext) {
+  auto p = tiny_model("ctx.gguf");
+  auto r = run_cli("run " + p.string() + " --ctx 8 -n 4 -p 'a prompt that is much longer than eight tokens'");
+  expect_clean_error(r, {"prompt has", "8-token context"});
+}
+
+TEST(Cli, RunsAndStreamsDeterministically) {
+  auto p = tiny_model("run.gguf", DType::F16);
+  auto a = run_cli("run " + p.string() + " -p 'hello' -n 12 --seed 3 --temp 0.9 -q");
+  auto b = run_cli("run " + p.string() + " -p 'hello' -n 12 --seed 3 --temp 0.9 -q");
+  EXPECT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(a.out.rfind("hello", 0), 0u) << a.out;
+}
+
+}  // namespace
+}  // namespace ds

@@ -1,0 +1,179 @@
+// Whole-model checks: the real stories260K model's greedy continuation (golden text), its Vulkan
+// logits against the CPU reference forward pass, synthetic models of every weight type and variant
+// (GQA, qwen2 rotate-half + QKV bias, untied head) against the reference, prefill == decode, and
+// the session's context rules.
+#include "distilscope/generate.h"
+#include "distilscope/model.h"
+#include "distilscope/session.h"
+#include "distilscope/tokenizer.h"
+#include "model/gguf.h"
+#include "model/synthetic.h"
+#include "ref/compare.h"
+#include "ref/forward.h"
+#include "support/gpu.h"
+
+namespace ds {
+namespace {
+
+namespace fs = std::filesystem;
+
+double worst_nmse(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) worst = std::max(worst, ref::nmse(a[i], b[i]));
+  return worst;
+}
+
+TEST(Stories260K, GreedyContinuationMatchesPublishedText) {
+  DS_REQUIRE_SHARED("models/stories260K.gguf", path);
+  auto model = Model::load(test::device(), path.string());
+  EXPECT_EQ(model->tokenizer().encode("Once upon a time", true, false), (std::vector<int32_t>{1, 403, 407, 261, 378}));
+  Session s(*model, SessionOptions{256});
+  GenerateOptions g;
+  g.max_tokens = 40;
+  g.sampling.temperature = 0;
+  auto r = generate(s, "Once upon a time", g);
+  const std::string expected = ", there was a little girl named Lily. She loved to play outside in the park.";
+  EXPECT_EQ(r.text.substr(0, expected.size()), expected) << "generated: " << r.text;
+}
+
+TEST(Stories260K, VulkanLogitsMatchCpuReference) {
+  DS_REQUIRE_SHARED("models/stories260K.gguf", path);
+  auto model = Model::load(test::device(), path.string());
+  GgufFile f(path.string());
+  ref::ReferenceModel cpu(f, 64);
+  std::vector<int32_t> prompt = {1, 403, 407, 261, 378, 11, 263, 300};
+  Session s(*model, SessionOptions{64});
+  auto gpu = s.forward_all(prompt);
+  auto want = cpu.forward(prompt);
+  EXPECT_LT(worst_nmse(gpu, want), 1e-8);
+  // Decode steps continue from the same cache.
+  for (int32_t t : {289, 410, 302}) {
+    s.decode(t, false);
+    auto w = cpu.forward(std::vector<int32_t>{t});
+    EXPECT_LT(ref::nmse(s.logits(), w[0]), 1e-8) << "token " << t;
+  }
+}
+
+struct Variant {
+  std::string name;
+  std::string arch = "llama";
+  DType type = DType::F32;
+  bool untied = false;
+  int n_kv = 2;
+  double tol = 1e-8;
+};
+
+fs::path write_variant(const Variant& v) {
+  SyntheticSpec spec;
+  spec.config = llama_like(3, 96, 6, v.n_kv, 160, 300);
+  spec.config.arch = v.arch;
+  spec.config.tied_embeddings = !v.untied;
+  spec.config.qkv_bias = v.arch == "qwen2";
+  spec.config.rope.theta = v.arch == "qwen2" ? 1000000.0f : 10000.0f;
+  spec.type = v.type;
+  spec.scale = 0.08f;
+  spec.seed = 7;
+  auto p = fs::temp_directory_path() / "distilscope-tests" / (v.name + ".gguf");
+  fs::create_directories(p.parent_path());
+  write_synthetic_model(p.string(), spec);
+  return p;
+}
+
+class ModelVariant : public testing::TestWithParam<Variant> {};
+
+TEST_P(ModelVariant, MatchesCpuReferenceInPrefillAndDecode) {
+  auto path = write_variant(GetParam());
+  auto model = Model::load(test::device(), path.string());
+  GgufFile f(path.string());
+  EXPECT_EQ(model->config().rope.style, GetParam().arch == "qwen2" ? RopeStyle::Neox : RopeStyle::Interleaved);
+  ref::ReferenceModel cpu(f, 128);
+  std::vector<int32_t> prompt;
+  for (int i = 0; i < 37; ++i) prompt.push_back((i * 53 + 11) % 300);
+  Session s(*model, SessionOptions{128, 16});  // max_batch 16: the prompt runs as 3 passes
+  auto gpu = s.forward_all(prompt);
+  auto want = cpu.forward(prompt);
+  EXPECT_LT(worst_nmse(gpu, want), GetParam().tol);
+  for (int32_t t : {5, 77, 299}) {
+    s.decode(t, false);
+    EXPECT_LT(ref::nmse(s.logits(), cpu.forward(std::vector<int32_t>{t})[0]), GetParam().tol);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Types, ModelVariant,
+    testing::Values(Variant{"f32"}, Variant{"f16", "llama", DType::F16}, Variant{"bf16", "llama", DType::BF16},
+                    Variant{"q8_0", "llama", DType::Q8_0}, Variant{"q4_0", "llama", DType::Q4_0},
+                    Variant{"mha_untied", "llama", DType::F32, true, 6}, Variant{"mistral", "mistral", DType::F16},
+                    Variant{"qwen2_bias_neox", "qwen2", DType::F32, true}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(Session, PrefillEqualsTokenByTokenDecode) {
+  auto path = write_variant({"consistency", "llama", DType::F16});
+  auto model = Model::load(test::device(), path.string());
+  std::vector<int32_t> prompt = {1, 40, 41, 42, 200, 201, 17, 9, 250};
+  Session a(*model, SessionOptions{64});
+  a.prefill(prompt, false);
+  auto batched = a.logits();
+  Session b(*model, SessionOptions{64});
+  for (int32_t t : prompt) b.decode(t, false);
+  EXPECT_LT(ref::nmse(b.logits(), batched), 1e-9);
+  EXPECT_EQ(a.n_past(), b.n_past());
+}
+
+TEST(Session, ContextOverflowIsAClearErrorAndChangesNothing) {
+  auto path = write_variant({"overflow"});
+  auto model = Model::load(test::device(), path.string());
+  Session s(*model, SessionOptions{8});
+  std::vector<int32_t> six = {1, 2, 3, 4, 5, 6};
+  s.prefill(six, false);
+  try {
+    s.prefill(six, false);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("exceed the context of 8"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(s.n_past(), 6);
+  s.decode(7, false);
+  s.decode(8, false);
+  EXPECT_THROW(s.decode(9, false), Error);
+  EXPECT_EQ(s.n_past(), 8);
+  EXPECT_THROW(s.prefill(std::vector<int32_t>{400}, false), Error);  // outside the vocabulary
+}
+
+TEST(Generate, StopsAtMaxTokensStopStringsAndFullContext) {
+  auto path = write_variant({"gen", "llama", DType::F16});
+  auto model = Model::load(test::device(), path.string());
+  GenerateOptions g;
+  g.sampling.temperature = 0;
+  g.max_tokens = 10;
+  Session s(*model, SessionOptions{64});
+  int events = 0;
+  auto r = generate(s, "abc", g, [&](const TokenEvent&) { return ++events < 100; });
+  EXPECT_EQ(r.reason, StopReason::MaxTokens);
+  EXPECT_EQ(r.tokens.size(), 10u);
+  EXPECT_GE(events, 10);
+  // The same text, cut at a stop string taken from its middle.
+  ASSERT_GE(r.text.size(), 4u);
+  std::string stop = r.text.substr(r.text.size() / 2, 2);
+  Session s2(*model, SessionOptions{64});
+  g.stop = {stop};
+  auto r2 = generate(s2, "abc", g);
+  EXPECT_EQ(r2.reason, StopReason::StopString);
+  EXPECT_EQ(r2.text, r.text.substr(0, r.text.find(stop)));
+  // A context that fills up ends the generation cleanly.
+  Session s3(*model, SessionOptions{8});
+  g.stop = {};
+  g.max_tokens = 100;
+  auto r3 = generate(s3, "abc", g);
+  EXPECT_EQ(r3.reason, StopReason::ContextFull);
+  EXPECT_EQ(s3.n_past(), 8);
+  // Cancellation from the callback takes effect at once.
+  Session s4(*model, SessionOptions{64});
+  auto r4 = generate(s4, "abc", g, [](const TokenEvent& ev) { return ev.index < 2; });
+  EXPECT_EQ(r4.reason, StopReason::Cancelled);
+  EXPECT_EQ(r4.tokens.size(), 3u);
+}
+
+}  // namespace
+}  // namespace ds
