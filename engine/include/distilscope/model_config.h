@@ -19,8 +19,43 @@ struct RopeConfig {
   int original_context = 8192;
 };
 
+// What mixes tokens in one layer of a hybrid student (Apriel-H1 style): softmax attention, a
+// Mamba2 mixer (Apriel "m2"), or a linear mixer (no Apriel layout code yet).
+enum class LayerKind { Attention, Mamba, Linear };
+inline const char* layer_kind_name(LayerKind k) {
+  return k == LayerKind::Attention ? "attention" : k == LayerKind::Mamba ? "mamba" : "linear";
+}
+
+// Layer kinds and Mamba2 mixer hyper-parameters of a hybrid, named as in Apriel's config.json
+// `ssm_cfg` (see docs/formats.md). A teacher has no layers listed here: every layer is attention.
+struct HybridConfig {
+  std::vector<LayerKind> layers;  // one per layer, or empty (all attention)
+  int d_state = 64;               // SSM state per channel; also the B/C/x head size
+  int d_xb = 0;                   // width of x and B (GQA-like: repeated up to d_inner)
+  int d_inner = 0;                // width of z, C, dt and of the scan
+  int d_conv = 4;                 // causal depthwise conv kernel length
+  int dt_rank = 0;                // low-rank dt projection: d_model -> dt_rank -> d_inner
+  int expand = 1;                 // d_inner = expand * d_model when d_inner is not given
+  bool bias = false;              // in_proj, dt_in_proj, out_proj have biases
+  bool conv_bias = true;
+  bool dt_proj_bias = true;
+  bool repeat_kv_before_conv = true;
+  // Initialization of new mixers (dt bias so that softplus(dt) lies in [dt_min, dt_max]).
+  float dt_min = 0.001f, dt_max = 0.1f, dt_scale = 1.0f, dt_init_floor = 1e-4f;
+  std::string dt_init = "random";  // random | constant
+
+  int count(LayerKind k) const {
+    int n = 0;
+    for (LayerKind l : layers) n += l == k;
+    return n;
+  }
+  bool is_hybrid() const { return size_t(count(LayerKind::Attention)) != layers.size(); }
+  int n_xb_heads() const { return d_state ? d_xb / d_state : 0; }     // groups of x and B
+  int n_heads() const { return d_state ? d_inner / d_state : 0; }     // heads of C and of the scan
+};
+
 struct ModelConfig {
-  std::string arch;        // "llama", "mistral", "qwen2"
+  std::string arch;        // "llama", "mistral", "qwen2", "apriel_hybrid"
   std::string name;
   int n_layers = 0;
   int d_model = 0;
@@ -34,6 +69,13 @@ struct ModelConfig {
   RopeConfig rope;
   bool tied_embeddings = false;
   bool qkv_bias = false;
+  bool attn_out_bias = false;  // o_proj bias (HF llama with attention_bias: true)
+  int sliding_window = 0;      // attention window in tokens (Mistral), 0 = full causal attention
+  HybridConfig hybrid;
+
+  LayerKind layer_kind(int layer) const {
+    return hybrid.layers.empty() ? LayerKind::Attention : hybrid.layers[size_t(layer)];
+  }
 
   int q_dim() const { return n_heads * head_dim; }
   int kv_dim() const { return n_kv_heads * head_dim; }
