@@ -2,6 +2,7 @@
 // corrupt or unsupported files, unknown architecture, a bad device) gives one line on stderr that
 // names the file or device, and exit code 1, never a crash.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -25,7 +26,10 @@ struct Result {
 Result run_cli(const std::string& args) {
   fs::path dir = fs::temp_directory_path() / "distilscope-cli-test";
   fs::create_directories(dir);
-  std::string out = (dir / "out.txt").string(), err = (dir / "err.txt").string();
+  // ctest runs the cases of this file as parallel processes: names unique per process and call.
+  static int calls = 0;
+  std::string tag = std::to_string(::getpid()) + "-" + std::to_string(calls++);
+  std::string out = (dir / ("out-" + tag)).string(), err = (dir / ("err-" + tag)).string();
   std::string cmd = std::string(DS_CLI_PATH) + " " + args + " >" + out + " 2>" + err;
   int status = std::system(cmd.c_str());
   Result r;
@@ -37,6 +41,8 @@ Result run_cli(const std::string& args) {
   };
   r.out = slurp(out);
   r.err = slurp(err);
+  fs::remove(out);
+  fs::remove(err);
   return r;
 }
 
@@ -49,7 +55,7 @@ void expect_clean_error(const Result& r, std::initializer_list<std::string> frag
 }
 
 fs::path tiny_model(const std::string& name, DType type = DType::F32) {
-  fs::path p = fs::temp_directory_path() / "distilscope-cli-test" / name;
+  fs::path p = fs::temp_directory_path() / "distilscope-cli-test" / (std::to_string(::getpid()) + "-" + name);
   fs::create_directories(p.parent_path());
   SyntheticSpec spec;
   spec.config = llama_like(2, 64, 4, 2, 128, 320);
