@@ -1,0 +1,74 @@
+// Training records: one row per optimizer step (loss and its parts, learning rate, throughput)
+// and one per stage evaluation (perplexity, KL and agreement with the teacher, decode speed).
+#include "store/impl.h"
+#include "util/error.h"
+
+namespace ds {
+
+void Store::append_train_step(const TrainStep& t) {
+  impl_->use()
+      .prepare(
+          "INSERT INTO train_steps (run_id, stage, step, loss, losses_json, lr, tokens_per_s, grad_norm, created_at) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind_all(t.run_id, t.stage, t.step, t.loss, t.losses_json, t.lr, t.tokens_per_s, t.grad_norm,
+                t.created_at ? t.created_at : now_ms())
+      .run();
+}
+
+std::vector<TrainStep> Store::list_train_steps(int64_t run_id, std::optional<int32_t> stage) {
+  store::Stmt s = impl_->use().prepare(
+      "SELECT run_id, stage, step, loss, losses_json, lr, tokens_per_s, grad_norm, created_at FROM train_steps "
+      "WHERE run_id = ?1 AND (?2 IS NULL OR stage = ?2) ORDER BY stage, step");
+  s.bind(0, run_id).bind(1, stage);
+  std::vector<TrainStep> out;
+  while (s.step()) {
+    TrainStep t;
+    t.run_id = s.i64(0);
+    t.stage = s.i32(1);
+    t.step = s.i32(2);
+    t.loss = s.f64(3);
+    t.losses_json = s.text(4);
+    t.lr = s.f64(5);
+    t.tokens_per_s = s.f64(6);
+    t.grad_norm = s.opt_f64(7);
+    t.created_at = s.i64(8);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+int64_t Store::append_stage_eval(const StageEval& e) {
+  store::Db& db = impl_->use();
+  db.prepare(
+        "INSERT INTO stage_evals (run_id, stage, step, perplexity, kl, top1_agreement, decode_tokens_per_s, "
+        "checkpoint_path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind_all(e.run_id, e.stage, e.step, e.perplexity, e.kl, e.top1_agreement, e.decode_tokens_per_s,
+                e.checkpoint_path, e.created_at ? e.created_at : now_ms())
+      .run();
+  return db.last_insert_id();
+}
+
+std::vector<StageEval> Store::list_stage_evals(int64_t run_id) {
+  store::Stmt s = impl_->use().prepare(
+      "SELECT id, run_id, stage, step, perplexity, kl, top1_agreement, decode_tokens_per_s, checkpoint_path, "
+      "created_at FROM stage_evals WHERE run_id = ? ORDER BY stage, step, id");
+  s.bind(0, run_id);
+  std::vector<StageEval> out;
+  while (s.step()) {
+    StageEval e;
+    e.id = s.i64(0);
+    e.run_id = s.i64(1);
+    e.stage = s.i32(2);
+    e.step = s.i32(3);
+    e.perplexity = s.f64(4);
+    e.kl = s.f64(5);
+    e.top1_agreement = s.f64(6);
+    e.decode_tokens_per_s = s.f64(7);
+    e.checkpoint_path = s.text(8);
+    e.created_at = s.i64(9);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace ds

@@ -1,0 +1,237 @@
+// Runs and what is recorded for them, round-tripped through the public API on real SQLite files:
+// runs and tokens (with alternatives and partial UTF-8), divergence per token and per layer,
+// bit-exact compressed blobs, training steps and evaluations, and load_run for replay.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include "support/store_fixture.h"
+
+namespace ds {
+namespace {
+
+using test::StoreTest;
+
+TEST_F(StoreTest, RunsAndTokens) {
+  int64_t teacher = store.add_model({.path = "/t", .sha256 = std::string(64, '1'), .architecture = "llama"});
+  int64_t student = store.add_model({.path = "/s", .sha256 = std::string(64, '2'), .layer_layout = "AMAM"});
+  ds::Run r{.kind = RunKind::Distill, .prompt = "p", .config_json = R"({"k":8})", .model_id = student,
+        .teacher_model_id = teacher};
+  int64_t id = store.create_run(r);
+  int64_t gen = make_run(RunKind::Generate);
+  auto run = store.get_run(id);
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->kind, RunKind::Distill);
+  EXPECT_EQ(run->status, RunStatus::Running);
+  EXPECT_EQ(run->finished_at, 0);
+  EXPECT_EQ(run->config_json, R"({"k":8})");
+  EXPECT_EQ(run->teacher_model_id, teacher);
+  store.finish_run(id, RunStatus::Failed, "out of memory");
+  run = store.get_run(id);
+  EXPECT_EQ(run->status, RunStatus::Failed);
+  EXPECT_EQ(run->error, "out of memory");
+  EXPECT_GT(run->finished_at, 0);
+  EXPECT_EQ(store.list_runs().size(), 2u);
+  ASSERT_EQ(store.list_runs(RunKind::Generate).size(), 1u);
+  EXPECT_EQ(store.list_runs(RunKind::Generate)[0].id, gen);
+  EXPECT_EQ(store.list_runs(std::nullopt, 1).size(), 1u);
+  EXPECT_THROW(store.finish_run(999, RunStatus::Done), Error);
+
+  std::vector<Token> tokens(3);
+  for (int i = 0; i < 3; ++i) tokens[i] = {.run_id = id, .index = i, .token_id = 100 + i, .time_ms = 1.5 * i};
+  tokens[0].is_prompt = true;
+  tokens[0].piece = "Once";
+  tokens[1].piece = std::string("\xe2\x9c", 2);  // first two bytes of a 3-byte UTF-8 character
+  tokens[1].prob = 0.25;
+  tokens[1].alternatives = {{7, 0.5f, " the"}, {9, 0.125f, ""}, {-1, 0.0f, std::string("\0x", 2)}};
+  tokens[2].piece = "\xa8";
+  tokens[2].prob = 1.0;
+  store.append_tokens(tokens);
+  auto back = store.list_run_tokens(id);
+  ASSERT_EQ(back.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(back[i].run_id, id);
+    EXPECT_EQ(back[i].message_id, 0);
+    EXPECT_EQ(back[i].index, i);
+    EXPECT_EQ(back[i].token_id, 100 + i);
+    EXPECT_EQ(back[i].piece, tokens[i].piece);
+    EXPECT_EQ(back[i].time_ms, tokens[i].time_ms);
+    EXPECT_EQ(back[i].prob, tokens[i].prob);
+    EXPECT_EQ(back[i].is_prompt, tokens[i].is_prompt);
+    EXPECT_EQ(back[i].alternatives, tokens[i].alternatives);
+  }
+  EXPECT_THROW(store.append_token({.run_id = id, .index = 1}), Error) << "duplicate index";
+  EXPECT_THROW(store.append_token({.run_id = 999, .index = 0}), Error) << "unknown run";
+  EXPECT_THROW(store.append_token({.index = 0}), Error) << "no owner";
+  EXPECT_THROW(store.append_tokens(std::vector<Token>{{.run_id = gen, .index = 0}, {.run_id = 999}}), Error);
+  EXPECT_TRUE(store.list_run_tokens(gen).empty()) << "append_tokens is all or nothing";
+
+  store.delete_run(id);
+  EXPECT_FALSE(store.get_run(id));
+  EXPECT_TRUE(store.list_run_tokens(id).empty());
+}
+
+TEST_F(StoreTest, DivergenceRoundTrip) {
+  int64_t run = make_run();
+  for (int i = 0; i < 4; ++i) {
+    store.append_divergence({run, i, 0.1 * i, 0.2 * i, i % 2 == 0, 0.75, 2.5 + i, 3.25 - i});
+    for (int layer = 0; layer < 3; ++layer) {
+      std::optional<double> js;
+      if (layer != 1) js = 0.01 * (i + layer);  // layer 1 is a Mamba layer
+      store.append_layer_divergence({run, i, layer, 1.0 - 0.001 * layer, js});
+    }
+  }
+  auto d = store.list_divergence(run);
+  ASSERT_EQ(d.size(), 4u);
+  EXPECT_EQ(d[3].index, 3);
+  EXPECT_DOUBLE_EQ(d[3].kl, 0.1 * 3);
+  EXPECT_DOUBLE_EQ(d[3].reverse_kl, 0.2 * 3);
+  EXPECT_FALSE(d[3].top1_agree);
+  EXPECT_TRUE(d[2].top1_agree);
+  EXPECT_DOUBLE_EQ(d[3].topk_overlap, 0.75);
+  EXPECT_DOUBLE_EQ(d[3].teacher_entropy, 5.5);
+  EXPECT_DOUBLE_EQ(d[3].student_entropy, 0.25);
+  auto l = store.list_layer_divergence(run);
+  ASSERT_EQ(l.size(), 12u);
+  EXPECT_EQ(l[4].index, 1);
+  EXPECT_EQ(l[4].layer, 1);
+  EXPECT_FALSE(l[4].attention_js);
+  EXPECT_DOUBLE_EQ(*l[5].attention_js, 0.03);
+  EXPECT_DOUBLE_EQ(l[5].residual_cosine, 0.998);
+  EXPECT_THROW(store.append_divergence({run, 0}), Error) << "one row per token";
+}
+
+TEST_F(StoreTest, BlobsRoundTripBitExact) {
+  int64_t run = make_run();
+  // Attention-like rows: softmax of random logits, plus awkward values.
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  std::vector<float> att(8 * 256);
+  for (int h = 0; h < 8; ++h) {
+    float sum = 0;
+    for (int j = 0; j < 256; ++j) sum += att[h * 256 + j] = std::exp(normal(rng));
+    for (int j = 0; j < 256; ++j) att[h * 256 + j] /= sum;
+  }
+  att[0] = -0.0f;
+  att[1] = std::numeric_limits<float>::denorm_min();
+  att[2] = std::numeric_limits<float>::infinity();
+  uint32_t nan_bits = 0x7fc01234;  // a NaN with a payload
+  std::memcpy(&att[3], &nan_bits, 4);
+  BlobKey key{.run_id = run, .index = 5, .layer = 2, .head = -1, .kind = "attention"};
+  store.put_blob(Blob::from_floats(key, {256, 8}, att));
+
+  auto back = store.get_blob(key);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->key, key);
+  EXPECT_EQ(back->type, BlobType::F32);
+  EXPECT_EQ(back->shape, (std::vector<int64_t>{256, 8}));
+  std::vector<float> values = back->floats();
+  ASSERT_EQ(values.size(), att.size());
+  EXPECT_EQ(std::memcmp(values.data(), att.data(), att.size() * 4), 0) << "floats must come back bit for bit";
+
+  auto infos = store.list_blobs(run);
+  ASSERT_EQ(infos.size(), 1u);
+  EXPECT_EQ(infos[0].codec, "shuffle+zlib");
+  EXPECT_EQ(infos[0].raw_bytes, int64_t(att.size() * 4));
+  EXPECT_LT(infos[0].stored_bytes, infos[0].raw_bytes);
+  std::printf("attention rows 8x256 f32: %lld -> %lld bytes\n", (long long)infos[0].raw_bytes,
+              (long long)infos[0].stored_bytes);
+
+  // Other element types, replacement, incompressible data, empty blobs, missing keys, bad shapes.
+  Blob u8;
+  u8.key = {run, 5, 2, 3, "act_stats"};
+  u8.type = BlobType::U8;
+  u8.shape = {4};
+  u8.bytes = {1, 2, 3, 4};
+  store.put_blob(u8);
+  u8.bytes = {9, 8, 7, 6};
+  store.put_blob(u8);
+  EXPECT_EQ(store.get_blob(u8.key)->bytes, u8.bytes);
+  Blob noise;
+  noise.key = {run, -1, -1, -1, "noise"};
+  noise.type = BlobType::F16;
+  noise.shape = {512};
+  for (int i = 0; i < 1024; ++i) noise.bytes.push_back(uint8_t(rng()));
+  store.put_blob(noise);
+  EXPECT_EQ(store.get_blob(noise.key)->bytes, noise.bytes);
+  Blob empty;
+  empty.key = {run, 0, 0, 0, "empty"};
+  empty.shape = {0};
+  store.put_blob(empty);
+  EXPECT_TRUE(store.get_blob(empty.key)->bytes.empty());
+  infos = store.list_blobs(run);
+  ASSERT_EQ(infos.size(), 4u);
+  EXPECT_EQ(infos[0].key.kind, "noise") << "ordered by token index";
+  EXPECT_EQ(infos[0].codec, "raw");
+  EXPECT_FALSE(store.get_blob({run, 5, 2, 0, "attention"}));
+  EXPECT_THROW(store.put_blob(Blob::from_floats(key, {3, 3}, att)), Error);
+  EXPECT_THROW(store.put_blob(Blob::from_floats({.run_id = 999, .kind = "x"}, {1}, std::span<const float>(att.data(), 1))),
+               Error) << "unknown run";
+}
+
+TEST_F(StoreTest, TrainingStepsAndEvals) {
+  int64_t run = make_run(RunKind::Distill);
+  for (int stage = 0; stage < 2; ++stage)
+    for (int step = 0; step < 5; ++step) {
+      TrainStep s{.run_id = run, .stage = stage, .step = step, .loss = 3.0 - 0.1 * step,
+                  .losses_json = R"({"kl":1.5})", .lr = 1e-4, .tokens_per_s = 1234.5};
+      if (step % 2) s.grad_norm = 0.5;
+      store.append_train_step(s);
+    }
+  store.append_stage_eval({.run_id = run, .stage = 1, .step = 4, .perplexity = 12.5, .kl = 0.25,
+                           .top1_agreement = 0.875, .decode_tokens_per_s = 99, .checkpoint_path = "/ck/1.gguf"});
+  int64_t e0 = store.append_stage_eval({.run_id = run, .stage = 0, .step = 4, .perplexity = 20});
+  auto steps = store.list_train_steps(run);
+  ASSERT_EQ(steps.size(), 10u);
+  EXPECT_EQ(steps[7].stage, 1);
+  EXPECT_EQ(steps[7].step, 2);
+  EXPECT_DOUBLE_EQ(steps[7].loss, 2.8);
+  EXPECT_EQ(steps[7].losses_json, R"({"kl":1.5})");
+  EXPECT_DOUBLE_EQ(steps[7].lr, 1e-4);
+  EXPECT_DOUBLE_EQ(steps[7].tokens_per_s, 1234.5);
+  EXPECT_FALSE(steps[7].grad_norm);
+  EXPECT_EQ(steps[8].grad_norm, 0.5);
+  EXPECT_GT(steps[0].created_at, 0);
+  EXPECT_EQ(store.list_train_steps(run, 1).size(), 5u);
+  EXPECT_THROW(store.append_train_step({.run_id = run, .stage = 0, .step = 0}), Error) << "duplicate step";
+  auto evals = store.list_stage_evals(run);
+  ASSERT_EQ(evals.size(), 2u);
+  EXPECT_EQ(evals[0].id, e0) << "ordered by stage";
+  EXPECT_EQ(evals[1].checkpoint_path, "/ck/1.gguf");
+  EXPECT_DOUBLE_EQ(evals[1].top1_agreement, 0.875);
+  EXPECT_DOUBLE_EQ(evals[1].decode_tokens_per_s, 99);
+}
+
+TEST_F(StoreTest, LoadRunHasEverythingForReplay) {
+  int64_t teacher = store.add_model({.path = "/t", .sha256 = std::string(64, '1')});
+  int64_t student = store.add_model({.path = "/s", .sha256 = std::string(64, '2')});
+  int64_t run = store.create_run({.kind = RunKind::Compare, .prompt = "Hello", .model_id = student,
+                                  .teacher_model_id = teacher});
+  for (int i = 0; i < 3; ++i) {
+    store.append_token({.run_id = run, .index = i, .token_id = i, .piece = std::to_string(i), .time_ms = 10.0 + i});
+    store.append_divergence({.run_id = run, .index = i, .kl = 0.5});
+    store.append_layer_divergence({.run_id = run, .index = i, .layer = 0});
+    store.put_blob(Blob::from_floats({run, i, 0, 0, "attention"}, {1}, std::vector<float>{1.0f}));
+  }
+  store.finish_run(run, RunStatus::Done);
+  RunReplay r = store.load_run(run);
+  EXPECT_EQ(r.run.prompt, "Hello");
+  EXPECT_EQ(r.run.status, RunStatus::Done);
+  ASSERT_TRUE(r.model && r.teacher);
+  EXPECT_EQ(r.model->path, "/s");
+  EXPECT_EQ(r.teacher->path, "/t");
+  ASSERT_EQ(r.tokens.size(), 3u);
+  EXPECT_EQ(r.tokens[2].piece, "2");
+  EXPECT_EQ(r.tokens[2].time_ms, 12.0);
+  EXPECT_EQ(r.divergence.size(), 3u);
+  EXPECT_EQ(r.layers.size(), 3u);
+  ASSERT_EQ(r.blobs.size(), 3u);
+  EXPECT_EQ(store.get_blob(r.blobs[1].key)->floats(), std::vector<float>{1.0f});
+  EXPECT_THROW(store.load_run(999), Error);
+}
+
+}  // namespace
+}  // namespace ds
