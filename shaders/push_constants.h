@@ -30,11 +30,16 @@ static_assert(sizeof(BandwidthPush) == 8);
 // (w: K x N in its weight type; x: K x M, y: N x M, F32). flags: MATMUL_BIAS | MATMUL_ACCUMULATE.
 #define MATMUL_BIAS 1u
 #define MATMUL_ACCUMULATE 2u
+// Mat-vec only (decode fusions): NORM reads x as rmsnorm(x) * norm_w (eps below); GLU reads a
+// column of 2K values [gate | up] as silu(gate) * up.
+#define MATMUL_NORM 4u
+#define MATMUL_GLU 8u
 struct MatmulPush {
   uint K;
   uint N;
   uint M;
   uint flags;
+  float eps;
 };
 
 // get_rows.comp: out[:, m] = dequant(table[:, ids[m]]) (table: K x V; ids: M; out: K x M);
@@ -47,7 +52,7 @@ struct GetRowsPush {
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(MatmulPush) == 16);
+static_assert(sizeof(MatmulPush) == 20);
 static_assert(sizeof(GetRowsPush) == 16);
 #endif
 // ---- end matmul / embed ----
@@ -121,5 +126,19 @@ static_assert(sizeof(AttentionPush) == 32);
 static_assert(sizeof(ElementwisePush) == 4);
 #endif
 // ---- end attn helper ----
+
+// rope_store.comp (decode fusion): q rotated in place; rotated k and plain v stored in the F16 caches
+// at n_past + t (n_past = step[0]).
+struct RopeStorePush {
+  uint head_dim;
+  uint n_heads;
+  uint n_kv;
+  uint n_tokens;
+  uint n_ctx;
+  uint neox;
+};
+#ifdef __cplusplus
+static_assert(sizeof(RopeStorePush) == 24);
+#endif
 
 #endif

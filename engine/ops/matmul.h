@@ -35,6 +35,11 @@ struct MatmulOptions {
   // false forces the one-weight-at-a-time path (for tests; otherwise it is taken only when
   // K % 8 != 0 or a binding is not 16-byte aligned).
   bool vector_loads = true;
+  // Decode fusions (mat-vec path only): x is read as rms_norm(x) * norm_weight (norm_weight F32 [K]),
+  // or, with glu, x is [2K, M] = [gate | up] per column and read as silu(gate) * up.
+  Tensor norm_weight;
+  float norm_eps = 1e-5f;
+  bool glu = false;
 };
 
 // w: [K, N] F32|F16|BF16|Q8_0|Q4_0 (row n = K contiguous weights; K % 32 == 0 for Q8_0/Q4_0);
