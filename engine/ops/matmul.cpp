@@ -65,8 +65,8 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
   const int64_t K = w.ne[0], N = w.rows(), M = x.rows();
   const int64_t x_len = o.glu ? 2 * K : K;
   DS_CHECK(x.ne[0] == x_len, "[matmul] weight ", w.name, ": ", w.shape_str(), " ", dtype_name(w.type), " (K=", K,
-           ") but input ", x.name, " is ", x.shape_str(), " (expected ", x_len, o.glu ? " = [gate | up]" : "",
-           " per column)");
+           ") but input ", x.name, " is ", x.shape_str(), " (K=", x.ne[0], o.glu ? ", expected 2K = [gate | up]" : "",
+           ")");
   if (o.norm_weight) {
     check_type("matmul", o.norm_weight, DType::F32);
     DS_CHECK(o.norm_weight.n_elements() == K, "[matmul] norm weight ", o.norm_weight.name, " has ",
