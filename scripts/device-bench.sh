@@ -28,8 +28,15 @@ for w in $what; do
     bench)
       for t in f16 q8_0; do
         log "bench llama1b-$t"
-        $B/distilscope-cli bench $M/llama1b-$t.gguf --prompt-len 512 -n 128 --depths 0,1024 --reps 3 --profile 2>&1 | tee -a "$OUT/summary.txt"
+        $B/distilscope-cli bench $M/llama1b-$t.gguf --prompt-len 512 -n 128 --depths 0,1024,8192 --reps 3 2>&1 | tee -a "$OUT/summary.txt"
       done ;;
+    profile)
+      for t in f16 q8_0; do
+        log "profile llama1b-$t (timestamps after every dispatch slow it down; see bench for speed)"
+        $B/distilscope-cli bench $M/llama1b-$t.gguf --prompt-len 512 -n 16 --depths 0 --reps 1 --profile 2>&1 | grep -vE '^  matvec blk' | head -30 | tee -a "$OUT/summary.txt"
+      done ;;
+    sweep)
+      log "matmul sweep"; $B/ds_bench_matmul --sweep 2>&1 | tail -60 | tee -a "$OUT/summary.txt" ;;
     kernels)
       log "matmul bench"; $B/ds_bench_matmul 2>&1 | tail -20 | tee -a "$OUT/summary.txt"
       log "attention bench"; DS_NO_VALIDATION=1 DS_BENCH=1 $B/ds_test_ops_attention --gtest_filter='*Bench*' 2>&1 | grep -vE '^\[ ' | tail -15 | tee -a "$OUT/summary.txt"
