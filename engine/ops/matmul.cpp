@@ -50,7 +50,7 @@ MatvecConfig default_matvec_config(const Device& dev) {
   MatvecConfig c;
   if (dev.info().type == "cpu") {
     c.workgroup = std::max<uint32_t>(dev.subgroup_size(), 8);
-    c.rows = 8;
+    c.rows = 4;
   }
   if (const char* e = std::getenv("DS_MATVEC_WG")) c.workgroup = uint32_t(std::atoi(e));
   if (const char* e = std::getenv("DS_MATVEC_ROWS")) c.rows = uint32_t(std::atoi(e));
