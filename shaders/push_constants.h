@@ -140,5 +140,27 @@ struct RopeStorePush {
 #ifdef __cplusplus
 static_assert(sizeof(RopeStorePush) == 24);
 #endif
+// ---- linmix helper: `linear` mixer (Hedgehog linear attention + sliding softmax window; shaders/linmix_*.comp,
+// ops/linear_mixer) ----
+#define LINMIX_WINDOW_FACTOR 1u  // a window-factor tensor (per query head logits) is bound
+#define LINMIX_AFFINE 2u         // linear factor = 1 - window factor (else 1)
+struct LinearMixerPush {
+  uint head_dim;
+  uint features;  // F: phi has 2F entries
+  uint n_heads;
+  uint n_kv;
+  uint n_fm_q;    // query feature maps (n_heads or n_kv)
+  uint n_state;   // key feature maps = linear-state heads (n_heads or n_kv)
+  uint n_tokens;
+  uint window;    // N: softmax window; 0 = pure linear
+  float scale;    // window score scale
+  uint flags;     // LINMIX_*
+  uint pad0;
+  uint pad1;
+};
+#ifdef __cplusplus
+static_assert(sizeof(LinearMixerPush) == 48);
+#endif
+// ---- end linmix helper ----
 
 #endif
