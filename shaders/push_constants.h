@@ -122,4 +122,22 @@ static_assert(sizeof(ElementwisePush) == 4);
 #endif
 // ---- end attn helper ----
 
+// ---- mamba (branch mamba): Mamba mixer core (shaders/mamba_scan.comp; d_state, d_conv are spec constants) ----
+// zxbc: [2*d_inner + 2*d_xb, n_tokens] in_proj output; y: [d_inner, n_tokens]. Prefill in chunks of chunk_len
+// tokens (n_chunks of them); scratch holds per chunk the states [d_state, d_inner] then the delta sums [d_inner].
+struct MambaPush {
+  uint d_inner;
+  uint d_xb;
+  uint n_tokens;
+  uint repeat;         // heads per x/B group: (d_inner / d_state) / (d_xb / d_state)
+  uint chunk_len;      // tokens per chunk (the sequential kernel: n_tokens)
+  uint n_chunks;
+  uint has_conv_bias;  // 0: no conv bias
+  uint has_dt_bias;    // 0: no dt bias in the scan
+};
+#ifdef __cplusplus
+static_assert(sizeof(MambaPush) == 32);
+#endif
+// ---- end mamba ----
+
 #endif
