@@ -8,9 +8,10 @@ split of in_proj's output, groups repeated with expand+reshape (repeat_kv), dept
 d_conv-1 truncated to the sequence, silu, delta_bias added to dt, softplus, exp(delta A), delta B u, C h, + D u,
 * silu(z); and the one-token step path with its rolling conv state. Both paths must agree; the forward path's
 inputs and results are written to a binary file that the C++ test MambaTorchMirror.MatchesDump reads
-(DS_MAMBA_TORCH_DUMP=<file>), comparing them with ref::mamba_mixer and the GPU kernels.
+(tests/data/mamba_torch_mirror.bin, made by this script; DS_MAMBA_TORCH_DUMP=<file> reads another), comparing
+them with ref::mamba_mixer and the GPU kernels.
 
-Usage: python3 scripts/mamba_torch_mirror.py OUT_FILE   (needs torch and numpy)
+Usage: python3 scripts/mamba_torch_mirror.py OUT_FILE   (needs torch and numpy; Debian: python3-torch)
 File: int32 d_inner, d_xb, d_state, d_conv, n_tokens, then float32 arrays in the engine's layouts (GGUF order,
 fastest first): zxbc [rows, T], dt [d_inner, T], conv_w [d_conv, d_inner], conv_b, dt_bias [d_inner],
 a_log [d_state, d_inner], D [d_inner], y [d_inner, T], conv_state [d_inner, d_conv-1], ssm [d_state, d_inner].
@@ -81,7 +82,7 @@ def step_path(zxbc, dt, conv_w, conv_b, dt_bias, a_log, D, d_inner, d_xb, d_stat
 def main():
     out = sys.argv[1]
     torch.manual_seed(0)
-    d_inner, d_xb, d_state, d_conv, L = 256, 64, 16, 4, 40
+    d_inner, d_xb, d_state, d_conv, L = 128, 32, 16, 4, 40  # 8 heads over 2 x/B groups; 3 prefill chunks
     rows = 2 * d_inner + 2 * d_xb
     f64 = torch.float64
 

@@ -135,8 +135,20 @@ struct MambaPush {
   uint has_conv_bias;  // 0: no conv bias
   uint has_dt_bias;    // 0: no dt bias in the scan
 };
+// mamba_attention.comp: implied attention maps for query rows row0 .. row0+n_rows-1 over all n_tokens keys.
+struct MambaAttentionPush {
+  uint d_inner;
+  uint d_xb;
+  uint n_tokens;
+  uint repeat;
+  uint row0;
+  uint n_rows;
+  uint has_dt_bias;
+  uint pad;
+};
 #ifdef __cplusplus
 static_assert(sizeof(MambaPush) == 32);
+static_assert(sizeof(MambaAttentionPush) == 32);
 #endif
 // ---- end mamba ----
 

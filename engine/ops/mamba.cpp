@@ -138,4 +138,45 @@ void mamba_mixer(vk::Recorder& rec, const Tensor& zxbc, const Tensor& dt, const 
                "mamba_chunk_output");
 }
 
+void mamba_implied_attention(vk::Recorder& rec, const Tensor& zxbc, const Tensor& dt, const MambaWeights& w,
+                             const Tensor& out, const MambaDims& dims, int row0, int channels_per_head) {
+  const char* op = "mamba_implied_attention";
+  dims.check(op);
+  Device& dev = rec.device();
+  const int64_t di = dims.d_inner, cph = channels_per_head;
+  check_binding(op, zxbc, dev);
+  check_type(op, zxbc, DType::F32);
+  DS_CHECK(zxbc.ne[0] == dims.zxbc_rows() && zxbc.ne[2] == 1 && zxbc.ne[3] == 1, "[", op, "] ", zxbc.name, ": ",
+           zxbc.shape_str(), ", expected [2*d_inner + 2*d_xb = ", dims.zxbc_rows(), ", n_tokens]");
+  const int64_t n_tokens = zxbc.ne[1];
+  check_binding(op, dt, dev);
+  check_type(op, dt, DType::F32);
+  DS_CHECK(dt.ne[0] == di && dt.n_elements() == di * n_tokens, "[", op, "] ", dt.name, ": ", dt.shape_str(),
+           ", expected [d_inner = ", di, ", n_tokens = ", n_tokens, "]");
+  DS_CHECK(cph >= 1 && cph <= 512 && di % cph == 0, "[", op, "] ", cph,
+           " channels per head: must divide d_inner ", di, " and be at most 512");
+  check_binding(op, w.a_log, dev);
+  check_type(op, w.a_log, DType::F32);
+  DS_CHECK(w.a_log.ne[0] == dims.d_state && w.a_log.n_elements() == dims.d_state * di, "[", op, "] ", w.a_log.name,
+           ": ", w.a_log.shape_str(), ", expected [d_state = ", dims.d_state, ", d_inner = ", di, "]");
+  if (w.dt_bias) {
+    check_binding(op, w.dt_bias, dev);
+    check_type(op, w.dt_bias, DType::F32);
+    DS_CHECK(w.dt_bias.n_elements() == di, "[", op, "] ", w.dt_bias.name, ": ", w.dt_bias.shape_str(),
+             ", expected [d_inner = ", di, "]");
+  }
+  check_binding(op, out, dev);
+  check_type(op, out, DType::F32);
+  const int64_t n_rows = out.ne[1], n_heads = di / cph;
+  DS_CHECK(out.ne[0] == n_tokens && out.ne[2] == n_heads && out.ne[3] == 1, "[", op, "] ", out.name, ": ",
+           out.shape_str(), ", expected [n_tokens = ", n_tokens, ", n_rows, heads = ", n_heads, "]");
+  DS_CHECK(row0 >= 0 && n_rows >= 1 && row0 + n_rows <= n_tokens && n_rows <= 65535, "[", op, "] rows ", row0, " .. ",
+           row0 + n_rows - 1, " are outside the ", n_tokens, " tokens");
+  push::MambaAttentionPush pc{uint32_t(di),    uint32_t(dims.d_xb), uint32_t(n_tokens), uint32_t(dims.repeat()),
+                              uint32_t(row0),  uint32_t(n_rows),    w.dt_bias ? 1u : 0u, 0u};
+  auto& p = dev.pipeline("mamba_attention", 5, sizeof pc, {uint32_t(cph), uint32_t(dims.d_state)});
+  rec.dispatch(p, {zxbc.buf, dt.buf, w.dt_bias ? w.dt_bias.buf : w.a_log.buf, w.a_log.buf, out.buf}, 0b10000, &pc,
+               uint32_t(n_rows), uint32_t(n_heads), 1, op);
+}
+
 }  // namespace ds::ops

@@ -56,6 +56,18 @@ void mamba_mixer(vk::Recorder& rec, const Tensor& zxbc, const Tensor& dt, const 
                  const MambaState& state, const Tensor& y, const MambaDims& dims, const Tensor& scratch = {},
                  const MambaOptions& opt = {});
 
+// Implied attention of the scan (probes), for a sequence that starts from a zero state: head h's map over
+// query rows i = row0 .. row0 + n_rows - 1 and keys j,
+//   map[h, i, j] = mean over the head's channels c of |alpha[c, i, j]|, each row divided by its sum over j <= i,
+//   alpha[c, i, j] = delta[c, j] sum_n C[k, n, i] (prod_{t=j+1..i} exp(delta[c, t] A[c, n])) B[g, n, j],
+// so that the scan's output before the gate is sum_j alpha[c, i, j] u[c, j] + D[c] u[c, i] (ref/mamba.h).
+// Heads are channels_per_head consecutive channels (d_state: the scan's own heads; the teacher's head_dim to
+// compare with its attention heads; at most 512). zxbc, dt as for mamba_mixer (all n_tokens keys);
+// w.dt_bias and w.a_log are read; out: F32 [n_tokens, n_rows, d_inner / channels_per_head] (keys after i: 0).
+// Cost: n_rows x (keys up to i) x d_inner x d_state exponentials.
+void mamba_implied_attention(vk::Recorder& rec, const Tensor& zxbc, const Tensor& dt, const MambaWeights& w,
+                             const Tensor& out, const MambaDims& dims, int row0, int channels_per_head);
+
 // F32 elements of scratch mamba_mixer needs for n_tokens (0 when it runs without). Never more than
 // mamba_scratch_elems_max(dims), which serves every batch size.
 size_t mamba_scratch_elems(const MambaDims& dims, int n_tokens, const MambaOptions& opt = {});
