@@ -162,5 +162,34 @@ struct LinearMixerPush {
 static_assert(sizeof(LinearMixerPush) == 48);
 #endif
 // ---- end linmix helper ----
+// ---- mamba (branch mamba): Mamba mixer core (shaders/mamba_scan.comp; d_state, d_conv are spec constants) ----
+// zxbc: [2*d_inner + 2*d_xb, n_tokens] in_proj output; y: [d_inner, n_tokens]. Prefill in chunks of chunk_len
+// tokens (n_chunks of them); scratch holds per chunk the states [d_state, d_inner] then the delta sums [d_inner].
+struct MambaPush {
+  uint d_inner;
+  uint d_xb;
+  uint n_tokens;
+  uint repeat;         // heads per x/B group: (d_inner / d_state) / (d_xb / d_state)
+  uint chunk_len;      // tokens per chunk (the sequential kernel: n_tokens)
+  uint n_chunks;
+  uint has_conv_bias;  // 0: no conv bias
+  uint has_dt_bias;    // 0: no dt bias in the scan
+};
+// mamba_attention.comp: implied attention maps for query rows row0 .. row0+n_rows-1 over all n_tokens keys.
+struct MambaAttentionPush {
+  uint d_inner;
+  uint d_xb;
+  uint n_tokens;
+  uint repeat;
+  uint row0;
+  uint n_rows;
+  uint has_dt_bias;
+  uint pad;
+};
+#ifdef __cplusplus
+static_assert(sizeof(MambaPush) == 32);
+static_assert(sizeof(MambaAttentionPush) == 32);
+#endif
+// ---- end mamba ----
 
 #endif
