@@ -26,20 +26,21 @@ std::span<const float> row(const std::vector<float>& v, int vocab, int t) {
 
 struct LensCase {
   int vocab, n_tokens, n_top;
+  int chunk = 0;  // ids per pass-1 workgroup; 0 = the device's choice, 256 = many workgroups as on a GPU
 };
 
 class LogitsTopTest : public testing::TestWithParam<LensCase> {};
 
 TEST_P(LogitsTopTest, MatchesReference) {
-  const auto [vocab, n, n_top] = GetParam();
+  const auto [vocab, n, n_top, chunk] = GetParam();
   auto l = make_logits(vocab, n, 31, 4.0f);
   Tensor tl = test::tensor_from(l, DType::F32, {vocab, n, 1, 1}, "logits");
   Tensor partials =
-      test::empty_tensor(DType::F32, {int64_t(probe::logits_partials(vocab, n, n_top, false)), 1, 1, 1}, "partials");
+      test::empty_tensor(DType::F32, {int64_t(probe::logits_partials(vocab, n, n_top, false, chunk)), 1, 1, 1}, "partials");
   Tensor out = test::word_tensor(size_t(probe::lens_block_words(n_top)) * n, test::k_nan_bits, "lens");
   Tensor index = test::index_tensor(0);
   test::run([&](vk::Recorder& r) {
-    probe::logits_top(r, tl, n, n_top, index.buf, probe::Span::plain(out), partials);
+    probe::logits_top(r, tl, n, n_top, index.buf, probe::Span::plain(out), partials, chunk);
   });
   const auto w = test::download_words(out);
   for (int t = 0; t < n; ++t) {
@@ -55,10 +56,13 @@ TEST_P(LogitsTopTest, MatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(Vocab, LogitsTopTest,
                          testing::Values(LensCase{512, 1, 5}, LensCase{32000, 1, 5}, LensCase{151936, 1, 5},
-                                         LensCase{32000, 3, 16}, LensCase{2049, 2, 1}, LensCase{100, 1, 16}),
+                                         LensCase{32000, 3, 16}, LensCase{2049, 2, 1}, LensCase{100, 1, 16},
+                                         LensCase{32000, 2, 5, 256}, LensCase{151936, 1, 5, 256},
+                                         LensCase{4099, 1, 7, 512}),
                          [](const auto& info) {
                            return "v" + std::to_string(info.param.vocab) + "_n" + std::to_string(info.param.n_tokens) +
-                                  "_top" + std::to_string(info.param.n_top);
+                                  "_top" + std::to_string(info.param.n_top) +
+                                  (info.param.chunk ? "_chunk" + std::to_string(info.param.chunk) : "");
                          });
 
 TEST(LogitsTop, TiesGoToTheLowerId) {
@@ -76,6 +80,7 @@ TEST(LogitsTop, TiesGoToTheLowerId) {
 struct DivCase {
   int vocab, n_tokens, topk, n_top;
   bool identical;
+  int chunk = 0;
 };
 
 class DivergenceTest : public testing::TestWithParam<DivCase> {};
@@ -125,12 +130,14 @@ TEST_P(DivergenceTest, MatchesReference) {
   Tensor tok = test::i32_tensor(tokens, "tokens");
   const int k = std::max(c.topk, c.n_top);
   Tensor partials =
-      test::empty_tensor(DType::F32, {int64_t(probe::logits_partials(c.vocab, c.n_tokens, k, true)), 1, 1, 1}, "p");
+      test::empty_tensor(DType::F32, {int64_t(probe::logits_partials(c.vocab, c.n_tokens, k, true, c.chunk)), 1, 1, 1},
+                         "p");
   const uint32_t bw = probe::divergence_block_words(c.n_top);
   Tensor out = test::word_tensor(size_t(bw) * c.n_tokens, test::k_nan_bits, "div");
   Tensor index = test::index_tensor(0);
   test::run([&](vk::Recorder& r) {
-    probe::divergence(r, tt, ts, tok, c.n_tokens, {c.topk, c.n_top}, index.buf, probe::Span::plain(out), partials);
+    probe::divergence(r, tt, ts, tok, c.n_tokens, {c.topk, c.n_top, c.chunk}, index.buf, probe::Span::plain(out),
+                      partials);
   });
   const auto w = test::download_words(out);
   for (int t = 0; t < c.n_tokens; ++t) {
@@ -144,11 +151,14 @@ INSTANTIATE_TEST_SUITE_P(Vocab, DivergenceTest,
                          testing::Values(DivCase{512, 1, 10, 5, true}, DivCase{512, 3, 10, 5, false},
                                          DivCase{32000, 1, 10, 5, true}, DivCase{32000, 2, 10, 5, false},
                                          DivCase{151936, 1, 10, 5, false}, DivCase{151936, 1, 10, 5, true},
-                                         DivCase{4097, 3, 16, 3, false}, DivCase{1000, 1, 1, 16, false}),
+                                         DivCase{4097, 3, 16, 3, false}, DivCase{1000, 1, 1, 16, false},
+                                         DivCase{32000, 2, 10, 5, false, 256}, DivCase{151936, 1, 10, 5, false, 256},
+                                         DivCase{151936, 1, 10, 5, true, 1024}),
                          [](const auto& info) {
                            return "v" + std::to_string(info.param.vocab) + "_n" + std::to_string(info.param.n_tokens) +
                                   "_k" + std::to_string(info.param.topk) + "_top" + std::to_string(info.param.n_top) +
-                                  (info.param.identical ? "_identical" : "_random");
+                                  (info.param.identical ? "_identical" : "_random") +
+                                  (info.param.chunk ? "_chunk" + std::to_string(info.param.chunk) : "");
                          });
 
 TEST(Divergence, RandomPairsAreNonNegativeAndMatch) {
