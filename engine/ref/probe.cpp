@@ -113,16 +113,17 @@ TokenDivergence divergence(std::span<const float> teacher, std::span<const float
   d.teacher_top1 = tt[0];
   d.student_top1 = st[0];
   d.top1_agree = tt[0] == st[0];
+  const size_t k = std::min(size_t(topk_overlap), tt.size());  // vocab may be smaller than k
   int common = 0;
-  for (int i = 0; i < topk_overlap; ++i)
-    for (int j = 0; j < topk_overlap; ++j) common += tt[size_t(i)] == st[size_t(j)];
+  for (size_t i = 0; i < k; ++i)
+    for (size_t j = 0; j < k; ++j) common += tt[i] == st[j];
   d.topk_overlap = float(common) / float(topk_overlap);
   const bool known = token >= 0 && size_t(token) < teacher.size();
   d.p_teacher = known ? float(std::exp(t.logp[size_t(token)])) : 0.0f;
   d.p_student = known ? float(std::exp(s.logp[size_t(token)])) : 0.0f;
-  for (int i = 0; i < n_top; ++i) {
-    d.teacher_top.emplace_back(tt[size_t(i)], float(std::exp(t.logp[size_t(tt[size_t(i)])])));
-    d.student_top.emplace_back(st[size_t(i)], float(std::exp(s.logp[size_t(st[size_t(i)])])));
+  for (size_t i = 0; i < std::min(size_t(n_top), tt.size()); ++i) {
+    d.teacher_top.emplace_back(tt[i], float(std::exp(t.logp[size_t(tt[i])])));
+    d.student_top.emplace_back(st[i], float(std::exp(s.logp[size_t(st[i])])));
   }
   return d;
 }
