@@ -191,5 +191,91 @@ static_assert(sizeof(MambaPush) == 32);
 static_assert(sizeof(MambaAttentionPush) == 32);
 #endif
 // ---- end mamba ----
+// ---- probes (engine/probe, shaders/probe_*.comp) ----
+// Every probe kernel binds the frame-index buffer (uint {slot, seq, tag, 0}, host-written before each
+// submit) and addresses framed words as offset + slot * frame_words (frame_words 0: a plain buffer),
+// so a decode step recorded once writes a new ring frame every time it is replayed. Offsets in words.
+
+// probe_attn_rows.comp: softmax rows of the captured heads (bits of head_mask0..3) over the cache.
+struct ProbeAttnPush {
+  uint head_dim;
+  uint n_heads;
+  uint n_kv;
+  uint n_ctx;
+  uint max_keys;      // keys stored per row (the row stride)
+  uint query_stride;  // rows per captured head in the output
+  uint chunk_keys;    // keys per workgroup
+  uint n_chunks;      // chunks covering max(n_ctx, max_keys)
+  float scale;
+  uint out_offset;
+  uint frame_words;
+  uint pad;
+  uint head_mask0;
+  uint head_mask1;
+  uint head_mask2;
+  uint head_mask3;
+};
+
+// probe_act_stats.comp: per token, the L2 norm into word norm_slot of the block; with `full`, also
+// the top-|x| channels and the histogram (bin = floor((x - hist_lo) * hist_scale), clamped).
+struct ProbeStatsPush {
+  uint d;
+  uint norm_slot;
+  uint full;
+  float hist_lo;
+  float hist_scale;
+  uint out_offset;
+  uint frame_words;
+  uint block_words;
+};
+
+// probe_logits.comp: softmax normalizer and top-k of one logits row (lens) or of a teacher/student pair
+// (divergence), per token; pass 1 per chunk of ids into partials, pass 2 per token into the frame.
+struct ProbeLogitsPush {
+  uint vocab;
+  uint chunk;         // ids per pass-1 workgroup
+  uint n_chunks;
+  uint n_top;         // alternatives written (<= K)
+  uint k_overlap;     // divergence: top-k overlap size (<= K)
+  uint out_offset;
+  uint frame_words;
+  uint block_words;
+};
+
+// probe_compare.comp: cosine of rows (n_groups = 1) or mean Jensen-Shannon divergence over groups.
+// Row (g, t) of an input starts at offset + g * group_stride + t * n; out of token t at out + t * out_stride.
+struct ProbeComparePush {
+  uint n;
+  uint n_groups;
+  uint group_stride;
+  uint out_stride;
+  uint a_offset;
+  uint a_frame;
+  uint b_offset;
+  uint b_frame;
+  uint out_offset;
+  uint out_frame;
+};
+
+// probe_copy.comp: n words from src to dst. probe_header.comp: the frame header and token ids.
+struct ProbeCopyPush {
+  uint n;
+  uint src_offset;
+  uint src_frame;
+  uint dst_offset;
+  uint dst_frame;
+  uint max_queries;  // header: token-id slots after the header
+  uint n_ids;        // header: ids in the bound ids buffer
+  uint pad;
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(ProbeAttnPush) == 64);
+static_assert(sizeof(ProbeStatsPush) == 32);
+static_assert(sizeof(ProbeLogitsPush) == 32);
+static_assert(sizeof(ProbeComparePush) == 40);
+static_assert(sizeof(ProbeCopyPush) == 32);
+#endif
+// ---- end probes ----
 
 #endif
