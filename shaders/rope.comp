@@ -1,6 +1,7 @@
 #version 450
 // Rotary position embedding, one invocation per rotated pair: (x0, x1) -> (x0 c - x1 s, x0 s + x1 c) with
 // angle = float(positions[t]) * inv_freq[i]. Pairs are (2i, 2i+1) (interleaved) or (i, i + head_dim/2) (neox).
+// INVERSE (the backward: dx = R^T dy) turns each pair by -angle instead.
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -29,6 +30,9 @@ void main() {
   precise float k = round(angle * INV_TWO_PI);
   precise float r = (angle - k * TWO_PI_HI) - k * TWO_PI_LO;
   float c = cos(r), s = sin(r);
+#if defined(INVERSE)
+  s = -s;
+#endif
 
   uint base = row * p.head_dim;
   uint i0 = p.neox != 0 ? base + i : base + 2 * i;

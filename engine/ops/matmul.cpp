@@ -53,9 +53,12 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
   const char* variant = weight_variant("matmul", w);
   check_type("matmul", x, DType::F32);
   check_type("matmul", y, DType::F32);
-  const int64_t K = w.ne[0], N = w.rows(), M = x.rows();
-  DS_CHECK(x.ne[0] == K, "[matmul] weight ", w.name, ": ", w.shape_str(), " ", dtype_name(w.type), " (K=", K,
-           ") but input ", x.name, " is ", x.shape_str(), " (K=", x.ne[0], ")");
+  const bool tr = o.transpose_w;  // reduce over the weight's rows instead of along them
+  const int64_t K = tr ? w.rows() : w.ne[0], N = tr ? w.ne[0] : w.rows(), M = x.rows();
+  DS_CHECK(x.ne[0] == K, "[matmul] weight ", w.name, tr ? " (transposed)" : "", ": ", w.shape_str(), " ",
+           dtype_name(w.type), " (K=", K, ") but input ", x.name, " is ", x.shape_str(), " (K=", x.ne[0], ")");
+  DS_CHECK(!tr || o.path != MatmulPath::MatVec, "[matmul] weight ", w.name,
+           ": the transposed product has no mat-vec kernel (use MatmulPath::Auto or Tiled)");
   DS_CHECK(y.ne[0] == N && y.rows() == M, "[matmul] weight ", w.name, " (N=", N, ") times input ", x.name, " (M=", M,
            ") gives ", N, "x", M, ", but output ", y.name, " is ", y.shape_str());
   if (o.bias) {
@@ -71,10 +74,13 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
   if (N == 0 || M == 0) return;
 
   // Vector loads need every row (K % 8 == 0) and both bindings 16-byte aligned.
-  const uint32_t aligned = o.vector_loads && K % 8 == 0 && w.buf.offset % 16 == 0 && x.buf.offset % 16 == 0;
+  // (transposed: runs of 8 along N instead, so N % 8 == 0 too).
+  const uint32_t aligned = o.vector_loads && K % 8 == 0 && (!tr || N % 8 == 0) && w.buf.offset % 16 == 0 &&
+                           x.buf.offset % 16 == 0;
   const MatvecConfig cfg = o.matvec ? *o.matvec : default_matvec_config(dev);
   MatmulPath path = o.path;
-  if (path == MatmulPath::Auto) path = M <= int64_t(cfg.max_cols) ? MatmulPath::MatVec : MatmulPath::Tiled;
+  if (path == MatmulPath::Auto)
+    path = M <= int64_t(cfg.max_cols) && !tr ? MatmulPath::MatVec : MatmulPath::Tiled;
 
   push::MatmulPush pc{uint32_t(K), uint32_t(N), uint32_t(M), 0};
   if (o.bias) pc.flags |= MATMUL_BIAS;
@@ -90,7 +96,7 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
     std::string label = "matvec " + w.name;
     rec.dispatch(p, bufs, writes, &pc, gx, gy, div_up(M, cols), label.c_str());
   } else {
-    auto& p = dev.pipeline(std::string("matmul_") + variant, 4, sizeof pc,
+    auto& p = dev.pipeline(std::string(tr ? "matmul_t_" : "matmul_") + variant, 4, sizeof pc,
                            {k_tile_threads, k_tile_threads_n, k_tile_tn, k_tile_tm, aligned});
     std::string label = "matmul " + w.name;
     rec.dispatch(p, bufs, writes, &pc, div_up(N, k_tile_n), div_up(M, k_tile_m), 1, label.c_str());
