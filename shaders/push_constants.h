@@ -123,7 +123,8 @@ static_assert(sizeof(ElementwisePush) == 4);
 // ---- end attn helper ----
 
 // ---- training (branch train): backward ops, losses, optimizer (shaders/*_backward*.comp, sum_rows.comp,
-// matmul_grad_w.comp, attention_train*.comp, loss*.comp, sum_squares.comp, adamw.comp, cast_half.comp) ----
+// matmul_grad_w.comp, attention_train*.comp, loss*.comp, sum_squares.comp, adamw.comp, cast_half.comp,
+// scale.comp) ----
 #define GRAD_ACCUMULATE 1u  // flags bit: add into the gradient output (+=) instead of overwriting it (=)
 #define GRAD_HAS_WEIGHT 2u  // rms_norm_backward: the norm has a weight vector
 
@@ -210,6 +211,12 @@ struct CastPush {
   uint n;
 };
 
+// scale.comp: out[i] = s * x[i]
+struct ScalePush {
+  uint n;
+  float s;
+};
+
 #ifdef __cplusplus
 static_assert(sizeof(EmbedBackwardPush) == 16);
 static_assert(sizeof(NormBackwardPush) == 16);
@@ -220,6 +227,7 @@ static_assert(sizeof(SumSquaresPush) == 8);
 static_assert(sizeof(AdamWStep) == 32);
 static_assert(sizeof(AdamWPush) == 16);
 static_assert(sizeof(CastPush) == 4);
+static_assert(sizeof(ScalePush) == 8);
 #endif
 // ---- end training ----
 
