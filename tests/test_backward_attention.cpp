@@ -17,8 +17,8 @@ struct AttnCase {
 };
 
 std::string case_name(const AttnCase& c) {
-  return "hd" + std::to_string(c.head_dim) + "_h" + std::to_string(c.n_heads) + "_kv" + std::to_string(c.n_kv) +
-         "_t" + std::to_string(c.n_tokens) + "_s" + std::to_string(c.n_seqs);
+  return "hd" + std::to_string(c.head_dim) + "_h" + std::to_string(c.n_heads) + "_kv" + std::to_string(c.n_kv) + "_t" +
+         std::to_string(c.n_tokens) + "_s" + std::to_string(c.n_seqs);
 }
 
 class AttentionTrainTest : public testing::TestWithParam<AttnCase> {};
@@ -34,7 +34,8 @@ TEST_P(AttentionTrainTest, ForwardAndBackwardMatchReference) {
   ref::attention_forward<float>(q, k, v, out, lse, s);
   ref::attention_backward<float>(q, k, v, dout, dq, dk, dv, s);
 
-  const std::array<int64_t, 4> qs{c.head_dim, c.n_heads, c.n_tokens, c.n_seqs}, ks{c.head_dim, c.n_kv, c.n_tokens, c.n_seqs};
+  const std::array<int64_t, 4> qs{c.head_dim, c.n_heads, c.n_tokens, c.n_seqs},
+      ks{c.head_dim, c.n_kv, c.n_tokens, c.n_seqs};
   Tensor tq = test::tensor_from(q, DType::F32, qs, "q"), tk = test::tensor_from(k, DType::F32, ks, "k");
   Tensor tv = test::tensor_from(v, DType::F32, ks, "v"), tdo = test::tensor_from(dout, DType::F32, qs, "d_out");
   Tensor to = test::empty_tensor(DType::F32, qs, "out");
@@ -56,9 +57,9 @@ TEST_P(AttentionTrainTest, ForwardAndBackwardMatchReference) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTrainTest,
                          testing::Values(AttnCase{16, 4, 2, 7, 1}, AttnCase{16, 4, 2, 33, 2}, AttnCase{64, 4, 2, 33, 1},
-                                         AttnCase{8, 2, 2, 17, 1}, AttnCase{12, 3, 3, 16, 1},
-                                         AttnCase{32, 2, 1, 70, 1}, AttnCase{128, 4, 1, 20, 1},
-                                         AttnCase{256, 2, 1, 9, 2}, AttnCase{64, 6, 2, 1, 3}),
+                                         AttnCase{8, 2, 2, 17, 1}, AttnCase{12, 3, 3, 16, 1}, AttnCase{32, 2, 1, 70, 1},
+                                         AttnCase{128, 4, 1, 20, 1}, AttnCase{256, 2, 1, 9, 2},
+                                         AttnCase{64, 6, 2, 1, 3}),
                          [](const auto& i) { return case_name(i.param); });
 
 TEST(AttentionTrain, BackwardIsDeterministic) {

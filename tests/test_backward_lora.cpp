@@ -31,11 +31,15 @@ TEST_P(LoraTest, GpuMatchesReference) {
   ref::lora_backward<float>(wq, a, b, s, x, dy, dx, da, db, K, N, r, M);
 
   Tensor tw = test::tensor_from(w, type, {K, N, 1, 1}, "w"), ta = test::tensor_from(a, DType::F32, {K, r, 1, 1}, "A");
-  Tensor tb = test::tensor_from(b, DType::F32, {r, N, 1, 1}, "B"), tx = test::tensor_from(x, DType::F32, {K, M, 1, 1}, "x");
+  Tensor tb = test::tensor_from(b, DType::F32, {r, N, 1, 1}, "B"),
+         tx = test::tensor_from(x, DType::F32, {K, M, 1, 1}, "x");
   Tensor tdy = test::tensor_from(dy, DType::F32, {N, M, 1, 1}, "dy");
-  Tensor tu = test::empty_tensor(DType::F32, {r, M, 1, 1}, "u"), tdu = test::empty_tensor(DType::F32, {r, M, 1, 1}, "du");
-  Tensor ty = test::empty_tensor(DType::F32, {N, M, 1, 1}, "y"), tdx = test::empty_tensor(DType::F32, {K, M, 1, 1}, "dx");
-  Tensor tda = test::empty_tensor(DType::F32, {K, r, 1, 1}, "dA"), tdb = test::empty_tensor(DType::F32, {r, N, 1, 1}, "dB");
+  Tensor tu = test::empty_tensor(DType::F32, {r, M, 1, 1}, "u"),
+         tdu = test::empty_tensor(DType::F32, {r, M, 1, 1}, "du");
+  Tensor ty = test::empty_tensor(DType::F32, {N, M, 1, 1}, "y"),
+         tdx = test::empty_tensor(DType::F32, {K, M, 1, 1}, "dx");
+  Tensor tda = test::empty_tensor(DType::F32, {K, r, 1, 1}, "dA"),
+         tdb = test::empty_tensor(DType::F32, {r, N, 1, 1}, "dB");
   test::run([&](vk::Recorder& rec) {
     ops::lora_forward(rec, tw, ta, tb, float(s), tx, tu, ty);
     ops::lora_backward(rec, tw, ta, tb, float(s), tx, tu, tdy, tdx, tda, tdb, tdu);

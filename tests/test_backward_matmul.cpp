@@ -50,18 +50,18 @@ TEST_P(MatmulBackwardInputTest, GpuMatchesReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, MatmulBackwardInputTest,
-    testing::Values(DxCase{16, 24, 7, DType::F32, true}, DxCase{64, 40, 33, DType::F32, true},
-                    DxCase{33, 17, 9, DType::F32, true}, DxCase{64, 64, 70, DType::F32, false},
-                    DxCase{64, 96, 20, DType::F16, true}, DxCase{40, 50, 5, DType::F16, true},
-                    DxCase{64, 48, 20, DType::BF16, true}, DxCase{64, 40, 13, DType::Q8_0, true},
-                    DxCase{96, 32, 13, DType::Q8_0, false}, DxCase{64, 72, 13, DType::Q4_0, true},
-                    DxCase{128, 300, 65, DType::F32, true}),
-    [](const auto& i) {
-      return "K" + std::to_string(i.param.K) + "_N" + std::to_string(i.param.N) + "_M" + std::to_string(i.param.M) +
-             "_" + dtype_name(i.param.type) + (i.param.vector_loads ? "" : "_scalar");
-    });
+INSTANTIATE_TEST_SUITE_P(Shapes, MatmulBackwardInputTest,
+                         testing::Values(DxCase{16, 24, 7, DType::F32, true}, DxCase{64, 40, 33, DType::F32, true},
+                                         DxCase{33, 17, 9, DType::F32, true}, DxCase{64, 64, 70, DType::F32, false},
+                                         DxCase{64, 96, 20, DType::F16, true}, DxCase{40, 50, 5, DType::F16, true},
+                                         DxCase{64, 48, 20, DType::BF16, true}, DxCase{64, 40, 13, DType::Q8_0, true},
+                                         DxCase{96, 32, 13, DType::Q8_0, false}, DxCase{64, 72, 13, DType::Q4_0, true},
+                                         DxCase{128, 300, 65, DType::F32, true}),
+                         [](const auto& i) {
+                           return "K" + std::to_string(i.param.K) + "_N" + std::to_string(i.param.N) + "_M" +
+                                  std::to_string(i.param.M) + "_" + dtype_name(i.param.type) +
+                                  (i.param.vector_loads ? "" : "_scalar");
+                         });
 
 struct DwCase {
   int K, N, M;

@@ -35,7 +35,9 @@ TEST_P(GpuBlockTest, GradientsMatchTheCpuComposition) {
   const auto cpu_grads = m.backward();
 
   const int64_t T = c.tokens, d = c.d, hd = c.head_dim;
-  auto f32 = [](std::array<int64_t, 4> ne, const std::string& name) { return test::empty_tensor(DType::F32, ne, name); };
+  auto f32 = [](std::array<int64_t, 4> ne, const std::string& name) {
+    return test::empty_tensor(DType::F32, ne, name);
+  };
   std::map<std::string, Tensor> w, g;  // parameters and their gradients
   for (auto& [name, v] : m.p) {
     std::array<int64_t, 4> ne{int64_t(v.size()), 1, 1, 1};

@@ -35,8 +35,14 @@ TEST(BpeTrainer, RoundTripsTextExactly) {
   auto tok = Tokenizer::create(train::train_bpe(sample_text(), o));
   EXPECT_LE(tok->vocab_size(), 500);  // fewer when pairs run out (min_pair_count)
   EXPECT_GT(tok->vocab_size(), 300);
-  const std::string unseen[] = {sample_text(), "Unseen words: zebra quixotic \xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC 99%",
-                                "", " ", "\n\n\n", "a", "\xF0\x9F\x98\x80", "<|endoftext|> is text here"};
+  const std::string unseen[] = {sample_text(),
+                                "Unseen words: zebra quixotic \xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC 99%",
+                                "",
+                                " ",
+                                "\n\n\n",
+                                "a",
+                                "\xF0\x9F\x98\x80",
+                                "<|endoftext|> is text here"};
   for (const std::string& s : unseen) {
     auto ids = tok->encode(s, false, false);
     EXPECT_EQ(tok->decode(ids), s);
@@ -125,10 +131,11 @@ TEST(BpeTrainer, SpeedOnCorpusFile) {
     auto ids = tok->encode(text, false, false);
     const double enc_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
     EXPECT_EQ(tok->decode(ids), text);
-    std::printf("[bpe] %zu bytes, %zu words (%zu unique), vocab %d: trained in %.2f s (%zu merges); "
-                "encoded in %.2f s to %zu tokens (%.2f bytes/token)\n",
-                text.size(), stats.words, stats.unique_words, vocab, train_s, stats.merges, enc_s, ids.size(),
-                double(text.size()) / double(ids.size()));
+    std::printf(
+        "[bpe] %zu bytes, %zu words (%zu unique), vocab %d: trained in %.2f s (%zu merges); "
+        "encoded in %.2f s to %zu tokens (%.2f bytes/token)\n",
+        text.size(), stats.words, stats.unique_words, vocab, train_s, stats.merges, enc_s, ids.size(),
+        double(text.size()) / double(ids.size()));
   }
 }
 

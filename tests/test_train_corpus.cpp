@@ -84,7 +84,8 @@ TEST(Corpus, PackingCoversEveryTargetOnceInSeededOrder) {
 
 TEST(Corpus, BuildIsDeterministic) {
   std::string text;
-  for (int i = 0; i < 400; ++i) text += "Verse " + std::to_string(i) + ": and the words were " + std::to_string(i * 7) + ".\n";
+  for (int i = 0; i < 400; ++i)
+    text += "Verse " + std::to_string(i) + ": and the words were " + std::to_string(i * 7) + ".\n";
   train::BpeTrainerOptions bo;
   bo.vocab_size = 400;
   auto tok = Tokenizer::create(train::train_bpe(text, bo));
@@ -100,7 +101,8 @@ TEST(Corpus, BuildIsDeterministic) {
   EXPECT_GT(a.validation.size(), 0u);
   EXPECT_GT(a.validation_docs, 0u);
   EXPECT_EQ(a.train.size(), (a.train_tokens - 1) / 32);
-  EXPECT_ERROR(train::build_corpus(text + "\xFF", *tok, o), "invalid UTF-8 at byte offset " + std::to_string(text.size()));
+  EXPECT_ERROR(train::build_corpus(text + "\xFF", *tok, o),
+               "invalid UTF-8 at byte offset " + std::to_string(text.size()));
 }
 
 }  // namespace

@@ -40,11 +40,13 @@ std::vector<int32_t> targets_for(int n, int tokens) {
 double reference(const LossCase& c, const std::vector<float>& a, const std::vector<float>& b,
                  const std::vector<int32_t>& targets, std::vector<float>& grad, std::vector<float>& per_token) {
   switch (c.kind) {
-    case Kind::CrossEntropy: return ref::cross_entropy<float>(a, targets, grad, per_token, c.n, c.tokens);
+    case Kind::CrossEntropy:
+      return ref::cross_entropy<float>(a, targets, grad, per_token, c.n, c.tokens);
     case Kind::ForwardKl:
     case Kind::ReverseKl:
       return ref::kl_divergence<float>(a, b, c.kind == Kind::ReverseKl, c.temperature, grad, per_token, c.n, c.tokens);
-    case Kind::Mse: return ref::mse<float>(a, b, grad, per_token, c.n, c.tokens);
+    case Kind::Mse:
+      return ref::mse<float>(a, b, grad, per_token, c.n, c.tokens);
   }
   return 0;
 }
@@ -52,13 +54,17 @@ double reference(const LossCase& c, const std::vector<float>& a, const std::vect
 void record(vk::Recorder& r, const LossCase& c, const Tensor& a, const Tensor& b, const Tensor& targets,
             const Tensor& grad, const Tensor& per_token, const Tensor& value, const ops::LossOptions& o) {
   switch (c.kind) {
-    case Kind::CrossEntropy: ops::cross_entropy(r, a, targets, grad, per_token, value, o); break;
+    case Kind::CrossEntropy:
+      ops::cross_entropy(r, a, targets, grad, per_token, value, o);
+      break;
     case Kind::ForwardKl:
     case Kind::ReverseKl:
       ops::kl_divergence(r, a, b, c.kind == Kind::ReverseKl ? ops::KlDirection::Reverse : ops::KlDirection::Forward,
                          c.temperature, grad, per_token, value, o);
       break;
-    case Kind::Mse: ops::mse(r, a, b, grad, per_token, value, o); break;
+    case Kind::Mse:
+      ops::mse(r, a, b, grad, per_token, value, o);
+      break;
   }
 }
 
@@ -76,7 +82,8 @@ TEST_P(LossTest, GpuMatchesReference) {
     counted = int(std::count_if(targets.begin(), targets.end(), [&](int32_t t) { return t >= 0 && t < c.n; }));
 
   const std::array<int64_t, 4> shape{c.n, c.tokens, 1, 1};
-  Tensor ta = test::tensor_from(a, DType::F32, shape, "student"), tb = test::tensor_from(b, DType::F32, shape, "teacher");
+  Tensor ta = test::tensor_from(a, DType::F32, shape, "student"),
+         tb = test::tensor_from(b, DType::F32, shape, "teacher");
   Tensor tt = test::empty_tensor(DType::I32, {c.tokens, 1, 1, 1}, "targets");
   upload(test::device(), tt, targets.data());
   Tensor tpt = test::empty_tensor(DType::F32, {c.tokens, 1, 1, 1}, "per_token");
@@ -127,10 +134,14 @@ TEST(Loss, ReferenceGradientsMatchFiniteDifferences) {
       std::vector<double> grad(a.size());
       auto value = [&](std::span<double> g) {
         switch (kind) {
-          case Kind::CrossEntropy: return ref::cross_entropy<double>(a, targets, g, {}, n, tokens);
-          case Kind::ForwardKl: return ref::kl_divergence<double>(a, b, false, temperature, g, {}, n, tokens);
-          case Kind::ReverseKl: return ref::kl_divergence<double>(a, b, true, temperature, g, {}, n, tokens);
-          case Kind::Mse: return ref::mse<double>(a, b, g, {}, n, tokens);
+          case Kind::CrossEntropy:
+            return ref::cross_entropy<double>(a, targets, g, {}, n, tokens);
+          case Kind::ForwardKl:
+            return ref::kl_divergence<double>(a, b, false, temperature, g, {}, n, tokens);
+          case Kind::ReverseKl:
+            return ref::kl_divergence<double>(a, b, true, temperature, g, {}, n, tokens);
+          case Kind::Mse:
+            return ref::mse<double>(a, b, g, {}, n, tokens);
         }
         return 0.0;
       };

@@ -34,7 +34,8 @@ TEST(GradNorm, MatchesReferenceOverSeveralTensors) {
   std::vector<Tensor> grads;
   uint32_t n_partials = 0;
   for (size_t i = 0; i < host.size(); ++i) {
-    grads.push_back(test::tensor_from(host[i], DType::F32, {int64_t(host[i].size()), 1, 1, 1}, "g" + std::to_string(i)));
+    grads.push_back(
+        test::tensor_from(host[i], DType::F32, {int64_t(host[i].size()), 1, 1, 1}, "g" + std::to_string(i)));
     n_partials += ops::grad_norm_partials(int64_t(host[i].size()));
   }
   Tensor partials = test::empty_tensor(DType::F32, {n_partials, 1, 1, 1}, "partials");
@@ -48,8 +49,8 @@ TEST(GradNorm, MatchesReferenceOverSeveralTensors) {
 TEST(CastHalf, RoundsToNearestEven) {
   std::vector<float> x = test::random_floats(1001, 1, -70000, 70000);
   const float tie_bf16 = std::bit_cast<float>(0x3f808000u);  // halfway between two BF16 values: rounds to even
-  x.insert(x.end(), {0.0f, -0.0f, 1.0f, tie_bf16, std::bit_cast<float>(0x3f818000u), 1e-8f, 65504.0f, 1e30f,
-                     -INFINITY, 3.0e-5f});
+  x.insert(x.end(), {0.0f, -0.0f, 1.0f, tie_bf16, std::bit_cast<float>(0x3f818000u), 1e-8f, 65504.0f, 1e30f, -INFINITY,
+                     3.0e-5f});
   const int64_t n = int64_t(x.size());
   Tensor src = test::tensor_from(x, DType::F32, {n, 1, 1, 1}, "src");
   Tensor f16 = test::empty_tensor(DType::F16, {n, 1, 1, 1}, "f16");
@@ -83,7 +84,8 @@ TEST(AdamW, GroupsFrozenClippingAndHalfCopiesMatchReference) {
   for (size_t g = 0; g < 3; ++g) {
     train::ParamGroup pg{g == 0 ? "blocks" : g == 1 ? "norms" : "frozen", {}, lr_scale[g], decay[g], g != 2};
     for (int64_t n : sizes[g]) {
-      HostTensor h{test::random_floats(size_t(n), seed++), {}, std::vector<float>(size_t(n)), std::vector<float>(size_t(n))};
+      HostTensor h{
+          test::random_floats(size_t(n), seed++), {}, std::vector<float>(size_t(n)), std::vector<float>(size_t(n))};
       train::ParamTensor t;
       t.param = test::tensor_from(h.param, DType::F32, {n, 1, 1, 1}, pg.name + ".w" + std::to_string(n));
       t.grad = test::empty_tensor(DType::F32, {n, 1, 1, 1}, pg.name + ".g" + std::to_string(n));
@@ -108,7 +110,8 @@ TEST(AdamW, GroupsFrozenClippingAndHalfCopiesMatchReference) {
     std::vector<std::span<const float>> trainable;
     for (size_t g = 0; g < 3; ++g)
       for (size_t i = 0; i < host[g].size(); ++i) {
-        host[g][i].grad = test::random_floats(host[g][i].param.size(), seed++, g == 2 ? -100.0f : -1.0f, g == 2 ? 100.0f : 1.0f);
+        host[g][i].grad =
+            test::random_floats(host[g][i].param.size(), seed++, g == 2 ? -100.0f : -1.0f, g == 2 ? 100.0f : 1.0f);
         upload_f32(dev, groups[g].tensors[i].grad, host[g][i].grad);
         if (g != 2) trainable.emplace_back(host[g][i].grad);
       }

@@ -27,8 +27,7 @@ void check_common(vk::Recorder& rec, const char* op, const Tensor& x, const Tens
   DS_CHECK(per_token.n_elements() == x.rows(), "[", op, "] ", per_token.name, " has ", per_token.n_elements(),
            " values for ", x.rows(), " tokens");
   DS_CHECK(value.n_elements() >= 2, "[", op, "] ", value.name, " must hold 2 values {mean, count}");
-  DS_CHECK(!o.accumulate || !overlap(x, grad), "[", op, "] accumulating into ", grad.name, " which overlaps ",
-           x.name);
+  DS_CHECK(!o.accumulate || !overlap(x, grad), "[", op, "] accumulating into ", grad.name, " which overlaps ", x.name);
 }
 
 // Per-row kernel, then the mean (over the counted tokens when use_count).

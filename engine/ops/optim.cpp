@@ -66,10 +66,10 @@ void adamw(vk::Recorder& rec, const Tensor& param, const Tensor& grad, const Ten
 
 void cast_half(vk::Recorder& rec, const Tensor& src, const Tensor& dst) {
   check_type("cast_half", src, DType::F32);
-  DS_CHECK(dst.type == DType::F16 || dst.type == DType::BF16, "[cast_half] ", dst.name, ": type ",
-           dtype_name(dst.type), ", expected F16 or BF16");
-  DS_CHECK(dst.n_elements() == src.n_elements(), "[cast_half] ", src.name, " has ", src.n_elements(),
-           " elements but ", dst.name, " has ", dst.n_elements());
+  DS_CHECK(dst.type == DType::F16 || dst.type == DType::BF16, "[cast_half] ", dst.name, ": type ", dtype_name(dst.type),
+           ", expected F16 or BF16");
+  DS_CHECK(dst.n_elements() == src.n_elements(), "[cast_half] ", src.name, " has ", src.n_elements(), " elements but ",
+           dst.name, " has ", dst.n_elements());
   push::CastPush pc{uint32_t(src.n_elements())};
   auto& p = rec.device().pipeline(dst.type == DType::F16 ? "cast_f16" : "cast_bf16", 2, sizeof pc, {k_threads});
   auto [gx, gy] = grid_2d(div_up(src.n_elements(), k_threads));

@@ -90,11 +90,11 @@ double mse(std::span<const T> student, std::span<const T> teacher, std::span<T> 
   return total / n_tokens;
 }
 
-#define DS_INSTANTIATE(T)                                                                                         \
-  template double cross_entropy<T>(std::span<const T>, std::span<const int32_t>, std::span<T>, std::span<T>, int, \
-                                   int);                                                                          \
-  template double kl_divergence<T>(std::span<const T>, std::span<const T>, bool, double, std::span<T>,            \
-                                   std::span<T>, int, int);                                                       \
+#define DS_INSTANTIATE(T)                                                                                            \
+  template double cross_entropy<T>(std::span<const T>, std::span<const int32_t>, std::span<T>, std::span<T>, int,    \
+                                   int);                                                                             \
+  template double kl_divergence<T>(std::span<const T>, std::span<const T>, bool, double, std::span<T>, std::span<T>, \
+                                   int, int);                                                                        \
   template double mse<T>(std::span<const T>, std::span<const T>, std::span<T>, std::span<T>, int, int);
 DS_INSTANTIATE(float)
 DS_INSTANTIATE(double)

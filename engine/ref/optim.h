@@ -12,7 +12,7 @@ struct AdamWHyper {
   int step;               // 1-based: bias corrections 1 - beta^step
   double grad_scale = 1;  // times the clip factor min(1, max_norm / (norm * grad_scale + 1e-6)) when clipping
   double max_grad_norm = 0;
-  double norm = 0;        // global gradient norm (before grad_scale)
+  double norm = 0;  // global gradient norm (before grad_scale)
 };
 
 // PyTorch AdamW: p *= 1 - lr wd; m, v updated; p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps).

@@ -52,8 +52,8 @@ struct CorpusOptions {
   double validation_fraction = 0.05;
   int seq_len = 256;
   uint64_t seed = 1;
-  bool shuffle = true;          // shuffle the packed sequences (each split with its own seed)
-  int32_t doc_end_token = -1;   // appended after every document's tokens (e.g. eos); -1: none
+  bool shuffle = true;         // shuffle the packed sequences (each split with its own seed)
+  int32_t doc_end_token = -1;  // appended after every document's tokens (e.g. eos); -1: none
 };
 
 struct Corpus {

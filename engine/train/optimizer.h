@@ -19,9 +19,9 @@ namespace train {
 
 struct LrSchedule {
   float peak_lr = 3e-4f;
-  int warmup_steps = 0;  // linear warm-up: lr = peak * (step + 1) / warmup_steps for step < warmup_steps
-  int total_steps = 1;   // cosine decay from peak (at warmup_steps) to min_lr (at total_steps), then min_lr
-  float min_lr = 0.0f;   // the floor
+  int warmup_steps = 0;      // linear warm-up: lr = peak * (step + 1) / warmup_steps for step < warmup_steps
+  int total_steps = 1;       // cosine decay from peak (at warmup_steps) to min_lr (at total_steps), then min_lr
+  float min_lr = 0.0f;       // the floor
   float at(int step) const;  // step: 0-based optimizer step
 };
 

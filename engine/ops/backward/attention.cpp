@@ -26,8 +26,8 @@ Shape check_shapes(const char* op, const Tensor& q, const Tensor& k, const Tenso
   check_same_shape(op, q, out);
   DS_CHECK(s.n_kv > 0 && s.n_heads % s.n_kv == 0, "[", op, "] ", s.n_heads, " query heads are not a multiple of ",
            s.n_kv, " kv heads");
-  DS_CHECK(lse.n_elements() == s.n_heads * s.n_tokens * s.n_seqs, "[", op, "] ", lse.name, " has ",
-           lse.n_elements(), " values, need n_heads * n_tokens * n_seqs = ", s.n_heads * s.n_tokens * s.n_seqs);
+  DS_CHECK(lse.n_elements() == s.n_heads * s.n_tokens * s.n_seqs, "[", op, "] ", lse.name, " has ", lse.n_elements(),
+           " values, need n_heads * n_tokens * n_seqs = ", s.n_heads * s.n_tokens * s.n_seqs);
   return s;
 }
 
@@ -51,8 +51,8 @@ void attention_train(vk::Recorder& rec, const Tensor& q, const Tensor& k, const 
   const uint32_t b = tile_size(dev, op, s.head_dim, 3, 1);
   push::AttentionTrainPush pc{uint32_t(s.n_heads), uint32_t(s.n_kv), uint32_t(s.n_tokens), scale};
   auto& p = dev.pipeline(op, 5, sizeof pc, {b * b, uint32_t(s.head_dim), b});
-  rec.dispatch(p, {q.buf, k.buf, v.buf, out.buf, lse.buf}, 0b11000, &pc, div_up(s.n_tokens, b),
-               uint32_t(s.n_heads), uint32_t(s.n_seqs), op);
+  rec.dispatch(p, {q.buf, k.buf, v.buf, out.buf, lse.buf}, 0b11000, &pc, div_up(s.n_tokens, b), uint32_t(s.n_heads),
+               uint32_t(s.n_seqs), op);
 }
 
 void attention_backward(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,

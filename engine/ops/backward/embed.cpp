@@ -8,7 +8,8 @@
 
 namespace ds::ops {
 
-void get_rows_backward(vk::Recorder& rec, const Tensor& dout, const Tensor& ids, const Tensor& dtable, bool accumulate) {
+void get_rows_backward(vk::Recorder& rec, const Tensor& dout, const Tensor& ids, const Tensor& dtable,
+                       bool accumulate) {
   check_type("get_rows_backward", dout, DType::F32);
   check_type("get_rows_backward", ids, DType::I32);
   check_type("get_rows_backward", dtable, DType::F32);

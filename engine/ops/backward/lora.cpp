@@ -22,9 +22,8 @@ void scale(vk::Recorder& rec, const Tensor& x, float s, const Tensor& out) {
 
 void lora_forward(vk::Recorder& rec, const Tensor& w, const Tensor& a, const Tensor& b, float s, const Tensor& x,
                   const Tensor& u, const Tensor& y, const MatmulOptions& base) {
-  DS_CHECK(a.ne[0] == w.ne[0] && b.rows() == w.rows() && b.ne[0] == a.rows(), "[lora] ", w.name, " is ",
-           w.shape_str(), " [K, N] but A ", a.name, " is ", a.shape_str(), " [K, r] and B ", b.name, " is ",
-           b.shape_str(), " [r, N]");
+  DS_CHECK(a.ne[0] == w.ne[0] && b.rows() == w.rows() && b.ne[0] == a.rows(), "[lora] ", w.name, " is ", w.shape_str(),
+           " [K, N] but A ", a.name, " is ", a.shape_str(), " [K, r] and B ", b.name, " is ", b.shape_str(), " [r, N]");
   matmul(rec, a, x, u);
   scale(rec, u, s, u);
   matmul(rec, w, x, y, base);

@@ -85,12 +85,11 @@ void attention_backward(std::span<const T> q, std::span<const T> k, std::span<co
   for (size_t i = 0; i < dv.size(); ++i) dv[i] = T(dv_acc[i]);
 }
 
-#define DS_INSTANTIATE(T)                                                                                         \
-  template void attention_forward<T>(std::span<const T>, std::span<const T>, std::span<const T>, std::span<T>,      \
-                                     std::span<T>, const AttentionShape&);                                         \
-  template void attention_backward<T>(std::span<const T>, std::span<const T>, std::span<const T>,                  \
-                                      std::span<const T>, std::span<T>, std::span<T>, std::span<T>,                \
-                                      const AttentionShape&);
+#define DS_INSTANTIATE(T)                                                                                             \
+  template void attention_forward<T>(std::span<const T>, std::span<const T>, std::span<const T>, std::span<T>,        \
+                                     std::span<T>, const AttentionShape&);                                            \
+  template void attention_backward<T>(std::span<const T>, std::span<const T>, std::span<const T>, std::span<const T>, \
+                                      std::span<T>, std::span<T>, std::span<T>, const AttentionShape&);
 DS_INSTANTIATE(float)
 DS_INSTANTIATE(double)
 #undef DS_INSTANTIATE

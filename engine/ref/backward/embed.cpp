@@ -20,7 +20,7 @@ void get_rows_backward(std::span<const T> dout, std::span<const int32_t> ids, st
       for (int k = 0; k < K; ++k) dtable[size_t(ids[m]) * K + k] += dout[m * K + k];
 }
 
-#define DS_INSTANTIATE(T)                                                                                 \
+#define DS_INSTANTIATE(T)                                                                                  \
   template void get_rows_forward<T>(std::span<const T>, std::span<const int32_t>, std::span<T>, int, int); \
   template void get_rows_backward<T>(std::span<const T>, std::span<const int32_t>, std::span<T>, int, int);
 DS_INSTANTIATE(float)

@@ -20,7 +20,8 @@ void lora_forward(std::span<const T> w, std::span<const T> a, std::span<const T>
 
 template <class T>
 void lora_backward(std::span<const T> w, std::span<const T> a, std::span<const T> b, double s, std::span<const T> x,
-                   std::span<const T> dy, std::span<T> dx, std::span<T> da, std::span<T> db, int K, int N, int r, int M) {
+                   std::span<const T> dy, std::span<T> dx, std::span<T> da, std::span<T> db, int K, int N, int r,
+                   int M) {
   std::vector<T> u(size_t(r) * M), du(u.size());
   matmul_forward<T>(a, x, {}, u, K, r, M);
   for (T& e : u) e = T(s * e);
@@ -35,10 +36,10 @@ void lora_backward(std::span<const T> w, std::span<const T> a, std::span<const T
   }
 }
 
-#define DS_INSTANTIATE(T)                                                                                        \
-  template void lora_forward<T>(std::span<const T>, std::span<const T>, std::span<const T>, double,              \
-                                std::span<const T>, std::span<T>, int, int, int, int);                           \
-  template void lora_backward<T>(std::span<const T>, std::span<const T>, std::span<const T>, double,             \
+#define DS_INSTANTIATE(T)                                                                                          \
+  template void lora_forward<T>(std::span<const T>, std::span<const T>, std::span<const T>, double,                \
+                                std::span<const T>, std::span<T>, int, int, int, int);                             \
+  template void lora_backward<T>(std::span<const T>, std::span<const T>, std::span<const T>, double,               \
                                  std::span<const T>, std::span<const T>, std::span<T>, std::span<T>, std::span<T>, \
                                  int, int, int, int);
 DS_INSTANTIATE(float)

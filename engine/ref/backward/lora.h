@@ -12,6 +12,7 @@ void lora_forward(std::span<const T> w, std::span<const T> a, std::span<const T>
 
 template <class T>
 void lora_backward(std::span<const T> w, std::span<const T> a, std::span<const T> b, double s, std::span<const T> x,
-                   std::span<const T> dy, std::span<T> dx, std::span<T> da, std::span<T> db, int K, int N, int r, int M);
+                   std::span<const T> dy, std::span<T> dx, std::span<T> da, std::span<T> db, int K, int N, int r,
+                   int M);
 
 }  // namespace ds::ref

@@ -38,10 +38,10 @@ void matmul_backward(std::span<const T> w, std::span<const T> x, std::span<const
   if (!dbias.empty()) sum_rows(dy, dbias, N, M);
 }
 
-#define DS_INSTANTIATE(T)                                                                                     \
-  template void matmul_forward<T>(std::span<const T>, std::span<const T>, std::span<const T>, std::span<T>, int, \
-                                  int, int);                                                                  \
-  template void matmul_backward<T>(std::span<const T>, std::span<const T>, std::span<const T>, std::span<T>,   \
+#define DS_INSTANTIATE(T)                                                                                             \
+  template void matmul_forward<T>(std::span<const T>, std::span<const T>, std::span<const T>, std::span<T>, int, int, \
+                                  int);                                                                               \
+  template void matmul_backward<T>(std::span<const T>, std::span<const T>, std::span<const T>, std::span<T>,          \
                                    std::span<T>, std::span<T>, int, int, int);
 DS_INSTANTIATE(float)
 DS_INSTANTIATE(double)

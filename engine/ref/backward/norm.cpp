@@ -50,10 +50,10 @@ void sum_rows(std::span<const T> a, std::span<T> out, int n, int rows) {
   }
 }
 
-#define DS_INSTANTIATE(T)                                                                                          \
-  template void rms_norm_forward<T>(std::span<const T>, std::span<const T>, std::span<T>, int, int, double);       \
-  template void rms_norm_backward<T>(std::span<const T>, std::span<const T>, std::span<const T>, std::span<T>,     \
-                                     std::span<T>, int, int, double);                                              \
+#define DS_INSTANTIATE(T)                                                                                      \
+  template void rms_norm_forward<T>(std::span<const T>, std::span<const T>, std::span<T>, int, int, double);   \
+  template void rms_norm_backward<T>(std::span<const T>, std::span<const T>, std::span<const T>, std::span<T>, \
+                                     std::span<T>, int, int, double);                                          \
   template void sum_rows<T>(std::span<const T>, std::span<T>, int, int);
 DS_INSTANTIATE(float)
 DS_INSTANTIATE(double)

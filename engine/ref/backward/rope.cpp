@@ -40,10 +40,10 @@ void rope_backward(std::span<const T> dy, std::span<const int32_t> positions, st
   rotate(dy, positions, inv_freq, neox, dx, head_dim, n_heads, n_tokens, -1.0);
 }
 
-#define DS_INSTANTIATE(T)                                                                                        \
-  template void rope_forward<T>(std::span<const T>, std::span<const int32_t>, std::span<const float>, bool,      \
-                                std::span<T>, int, int, int);                                                    \
-  template void rope_backward<T>(std::span<const T>, std::span<const int32_t>, std::span<const float>, bool,     \
+#define DS_INSTANTIATE(T)                                                                                    \
+  template void rope_forward<T>(std::span<const T>, std::span<const int32_t>, std::span<const float>, bool,  \
+                                std::span<T>, int, int, int);                                                \
+  template void rope_backward<T>(std::span<const T>, std::span<const int32_t>, std::span<const float>, bool, \
                                  std::span<T>, int, int, int);
 DS_INSTANTIATE(float)
 DS_INSTANTIATE(double)

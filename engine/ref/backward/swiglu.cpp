@@ -23,8 +23,8 @@ void swiglu_backward(std::span<const T> gate, std::span<const T> up, std::span<c
   }
 }
 
-#define DS_INSTANTIATE(T)                                                                  \
-  template void swiglu_forward<T>(std::span<const T>, std::span<const T>, std::span<T>);   \
+#define DS_INSTANTIATE(T)                                                                                    \
+  template void swiglu_forward<T>(std::span<const T>, std::span<const T>, std::span<T>);                     \
   template void swiglu_backward<T>(std::span<const T>, std::span<const T>, std::span<const T>, std::span<T>, \
                                    std::span<T>);
 DS_INSTANTIATE(float)
