@@ -30,11 +30,16 @@ static_assert(sizeof(BandwidthPush) == 8);
 // (w: K x N in its weight type; x: K x M, y: N x M, F32). flags: MATMUL_BIAS | MATMUL_ACCUMULATE.
 #define MATMUL_BIAS 1u
 #define MATMUL_ACCUMULATE 2u
+// Mat-vec only (decode fusions): NORM reads x as rmsnorm(x) * norm_w (eps below); GLU reads a
+// column of 2K values [gate | up] as silu(gate) * up.
+#define MATMUL_NORM 4u
+#define MATMUL_GLU 8u
 struct MatmulPush {
   uint K;
   uint N;
   uint M;
   uint flags;
+  float eps;
 };
 
 // get_rows.comp: out[:, m] = dequant(table[:, ids[m]]) (table: K x V; ids: M; out: K x M);
@@ -47,7 +52,7 @@ struct GetRowsPush {
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(MatmulPush) == 16);
+static_assert(sizeof(MatmulPush) == 20);
 static_assert(sizeof(GetRowsPush) == 16);
 #endif
 // ---- end matmul / embed ----
@@ -122,6 +127,156 @@ static_assert(sizeof(ElementwisePush) == 4);
 #endif
 // ---- end attn helper ----
 
+// rope_store.comp (decode fusion): q rotated in place; rotated k and plain v stored in the F16 caches
+// at n_past + t (n_past = step[0]).
+struct RopeStorePush {
+  uint head_dim;
+  uint n_heads;
+  uint n_kv;
+  uint n_tokens;
+  uint n_ctx;
+  uint neox;
+};
+#ifdef __cplusplus
+static_assert(sizeof(RopeStorePush) == 24);
+#endif
+// ---- linmix helper: `linear` mixer (Hedgehog linear attention + sliding softmax window; shaders/linmix_*.comp,
+// ops/linear_mixer) ----
+#define LINMIX_WINDOW_FACTOR 1u  // a window-factor tensor (per query head logits) is bound
+#define LINMIX_AFFINE 2u         // linear factor = 1 - window factor (else 1)
+struct LinearMixerPush {
+  uint head_dim;
+  uint features;  // F: phi has 2F entries
+  uint n_heads;
+  uint n_kv;
+  uint n_fm_q;    // query feature maps (n_heads or n_kv)
+  uint n_state;   // key feature maps = linear-state heads (n_heads or n_kv)
+  uint n_tokens;
+  uint window;    // N: softmax window; 0 = pure linear
+  float scale;    // window score scale
+  uint flags;     // LINMIX_*
+  uint pad0;
+  uint pad1;
+};
+#ifdef __cplusplus
+static_assert(sizeof(LinearMixerPush) == 48);
+#endif
+// ---- end linmix helper ----
+// ---- mamba (branch mamba): Mamba mixer core (shaders/mamba_scan.comp; d_state, d_conv are spec constants) ----
+// zxbc: [2*d_inner + 2*d_xb, n_tokens] in_proj output; y: [d_inner, n_tokens]. Prefill in chunks of chunk_len
+// tokens (n_chunks of them); scratch holds per chunk the states [d_state, d_inner] then the delta sums [d_inner].
+struct MambaPush {
+  uint d_inner;
+  uint d_xb;
+  uint n_tokens;
+  uint repeat;         // heads per x/B group: (d_inner / d_state) / (d_xb / d_state)
+  uint chunk_len;      // tokens per chunk (the sequential kernel: n_tokens)
+  uint n_chunks;
+  uint has_conv_bias;  // 0: no conv bias
+  uint has_dt_bias;    // 0: no dt bias in the scan
+};
+// mamba_attention.comp: implied attention maps for query rows row0 .. row0+n_rows-1 over all n_tokens keys.
+struct MambaAttentionPush {
+  uint d_inner;
+  uint d_xb;
+  uint n_tokens;
+  uint repeat;
+  uint row0;
+  uint n_rows;
+  uint has_dt_bias;
+  uint pad;
+};
+#ifdef __cplusplus
+static_assert(sizeof(MambaPush) == 32);
+static_assert(sizeof(MambaAttentionPush) == 32);
+#endif
+// ---- end mamba ----
+// ---- probes (engine/probe, shaders/probe_*.comp) ----
+// Every probe kernel binds the frame-index buffer (uint {slot, seq, tag, 0}, host-written before each
+// submit) and addresses framed words as offset + slot * frame_words (frame_words 0: a plain buffer),
+// so a decode step recorded once writes a new ring frame every time it is replayed. Offsets in words.
+
+// probe_attn_rows.comp: softmax rows of the captured heads (bits of head_mask0..3) over the cache.
+struct ProbeAttnPush {
+  uint head_dim;
+  uint n_heads;
+  uint n_kv;
+  uint n_ctx;
+  uint max_keys;      // keys stored per row (the row stride)
+  uint query_stride;  // rows per captured head in the output
+  uint chunk_keys;    // keys per workgroup
+  uint n_chunks;      // chunks covering max(n_ctx, max_keys)
+  float scale;
+  uint out_offset;
+  uint frame_words;
+  uint pad;
+  uint head_mask0;
+  uint head_mask1;
+  uint head_mask2;
+  uint head_mask3;
+};
+
+// probe_act_stats.comp: per token, the L2 norm into word norm_slot of the block; with `full`, also
+// the top-|x| channels and the histogram (bin = floor((x - hist_lo) * hist_scale), clamped).
+struct ProbeStatsPush {
+  uint d;
+  uint norm_slot;
+  uint full;
+  float hist_lo;
+  float hist_scale;
+  uint out_offset;
+  uint frame_words;
+  uint block_words;
+};
+
+// probe_logits.comp: softmax normalizer and top-k of one logits row (lens) or of a teacher/student pair
+// (divergence), per token; pass 1 per chunk of ids into partials, pass 2 per token into the frame.
+struct ProbeLogitsPush {
+  uint vocab;
+  uint chunk;         // ids per pass-1 workgroup
+  uint n_chunks;
+  uint n_top;         // alternatives written (<= K)
+  uint k_overlap;     // divergence: top-k overlap size (<= K)
+  uint out_offset;
+  uint frame_words;
+  uint block_words;
+};
+
+// probe_compare.comp: cosine of rows (n_groups = 1) or mean Jensen-Shannon divergence over groups.
+// Row (g, t) of an input starts at offset + g * group_stride + t * n; out of token t at out + t * out_stride.
+struct ProbeComparePush {
+  uint n;
+  uint n_groups;
+  uint group_stride;
+  uint out_stride;
+  uint a_offset;
+  uint a_frame;
+  uint b_offset;
+  uint b_frame;
+  uint out_offset;
+  uint out_frame;
+};
+
+// probe_copy.comp: n words from src to dst. probe_header.comp: the frame header and token ids.
+struct ProbeCopyPush {
+  uint n;
+  uint src_offset;
+  uint src_frame;
+  uint dst_offset;
+  uint dst_frame;
+  uint max_queries;  // header: token-id slots after the header
+  uint n_ids;        // header: ids in the bound ids buffer
+  uint pad;
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(ProbeAttnPush) == 64);
+static_assert(sizeof(ProbeStatsPush) == 32);
+static_assert(sizeof(ProbeLogitsPush) == 32);
+static_assert(sizeof(ProbeComparePush) == 40);
+static_assert(sizeof(ProbeCopyPush) == 32);
+#endif
+// ---- end probes ----
 // ---- training (branch train): backward ops, losses, optimizer (shaders/*_backward*.comp, sum_rows.comp,
 // matmul_grad_w.comp, attention_train*.comp, loss*.comp, sum_squares.comp, adamw.comp, cast_half.comp,
 // scale.comp) ----

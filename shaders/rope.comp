@@ -11,10 +11,7 @@ layout(set = 0, binding = 1) readonly buffer Pos { int positions[]; };
 layout(set = 0, binding = 2) readonly buffer Freq { float inv_freq[]; };
 layout(set = 0, binding = 3) writeonly buffer Y { float y[]; };  // may be the same memory as X
 
-// 2*pi split so that k * TWO_PI_HI is exact for k < 2^16 (TWO_PI_HI has 8 significant bits).
-const float TWO_PI_HI = 6.28125;
-const float TWO_PI_LO = 1.9353071795864769e-3;
-const float INV_TWO_PI = 0.15915494309189535;
+#include "rope.glsl"
 
 void main() {
   uint half_dim = p.head_dim / 2;
@@ -24,20 +21,12 @@ void main() {
   uint row = pair / half_dim;  // t * n_heads + h
   uint t = row / p.n_heads;
 
-  // The angle is the float product (as the reference computes it); it is then reduced to [-pi, pi]
-  // in float without contraction, because sin/cos are only accurate there on some GPUs.
-  precise float angle = float(positions[t]) * inv_freq[i];
-  precise float k = round(angle * INV_TWO_PI);
-  precise float r = (angle - k * TWO_PI_HI) - k * TWO_PI_LO;
-  float c = cos(r), s = sin(r);
+  vec2 cs = rope_cos_sin(positions[t], inv_freq[i]);
 #if defined(INVERSE)
-  s = -s;
+  cs.y = -cs.y;
 #endif
-
-  uint base = row * p.head_dim;
-  uint i0 = p.neox != 0 ? base + i : base + 2 * i;
-  uint i1 = p.neox != 0 ? i0 + half_dim : i0 + 1;
-  float x0 = x[i0], x1 = x[i1];
-  y[i0] = x0 * c - x1 * s;
-  y[i1] = x0 * s + x1 * c;
+  uvec2 e = row * p.head_dim + rope_pair(i, p.head_dim, p.neox != 0);
+  vec2 r = rope_rotate(vec2(x[e.x], x[e.y]), cs);
+  y[e.x] = r.x;
+  y[e.y] = r.y;
 }

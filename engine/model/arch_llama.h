@@ -17,8 +17,10 @@ struct ForwardBuffers {
   Tensor positions;            // I32 [n_tokens]          host-written: n_past + t
   Tensor step;                 // I32 [4] {n_past, n_tokens, 0, 0}, host-written
   Tensor x, xn;                // F32 [d_model, n_tokens]  residual stream, normalized
+  Tensor qkv;                  // F32 [q_dim + 2 kv_dim, n_tokens]: q, k, v back to back (views below)
   Tensor q, k, v;              // F32 [head_dim, n_heads | n_kv, n_tokens]
   Tensor attn;                 // F32 [head_dim, n_heads, n_tokens]
+  Tensor gate_up;              // F32 [2 ffn, n_tokens]: gate then up (views below)
   Tensor gate, up;             // F32 [ffn, n_tokens]
   Tensor scratch;              // F32 attention workspace
   Tensor out_norm;             // F32 [d_model, n_out]

@@ -101,6 +101,57 @@ std::unique_ptr<Model> Model::load(Device& dev, const std::string& path, const L
     upload(dev, t, bytes.data());
     return t;
   };
+  // Loads tensors of one type back to back in one allocation (each also visible on its own), for the
+  // decode mat-vecs that read them as one matrix; returns the joint view, or empty when they differ in
+  // type/row length or a part would not start on a binding-aligned offset (then they load separately).
+  const uint64_t align = std::max<uint64_t>(16, dev.props().limits.minStorageBufferOffsetAlignment);
+  auto load_joint = [&](const std::vector<std::string>& names, std::vector<Tensor*> parts) -> Tensor {
+    std::vector<const GgufTensorInfo*> infos;
+    for (auto& n : names) infos.push_back(f.find_tensor(n));
+    bool ok = infos[0] && infos[0]->ne.size() == 2;
+    uint64_t total = 0;
+    for (auto* t : infos) {
+      ok = ok && t && t->ne.size() == 2 && t->type == infos[0]->type && t->ne[0] == infos[0]->ne[0] && total % align == 0;
+      if (t) total += t->n_bytes;
+    }
+    if (!ok) {
+      for (size_t i = 0; i < names.size(); ++i) *parts[i] = load(names[i]);
+      return {};
+    }
+    Tensor joint;
+    joint.name = names[0] + "+";
+    joint.type = infos[0]->type;
+    joint.ne = {int64_t(infos[0]->ne[0]), 0, 1, 1};
+    for (auto* t : infos) joint.ne[1] += int64_t(t->ne[1]);
+    joint.buf = m->arena_->alloc(total, joint.name);
+    uint64_t off = 0;
+    for (size_t i = 0; i < infos.size(); ++i) {
+      Tensor& part = *parts[i];
+      part.name = names[i];
+      part.type = infos[i]->type;
+      part.ne = {int64_t(infos[i]->ne[0]), int64_t(infos[i]->ne[1]), 1, 1};
+      part.buf = joint.buf.sub(off, infos[i]->n_bytes);
+      upload(dev, part, f.data(*infos[i]).data());
+      off += infos[i]->n_bytes;
+    }
+    return joint;
+  };
+
+  // The three biases as one F32 vector [q | k | v] (small: a copy, not a view).
+  auto joint_bias = [&](const Tensor& bq, const Tensor& bk, const Tensor& bv) {
+    std::vector<float> all;
+    for (const Tensor* b : {&bq, &bk, &bv}) {
+      auto v = download_f32(dev, *b);
+      all.insert(all.end(), v.begin(), v.end());
+    }
+    Tensor t;
+    t.name = "bqkv";
+    t.ne = {int64_t(all.size()), 1, 1, 1};
+    t.buf = m->arena_->alloc(all.size() * 4, t.name);
+    upload(dev, t, all.data());
+    return t;
+  };
+
   w.tok_embd = load("token_embd.weight");
   w.output_norm = load("output_norm.weight");
   w.output = c.tied_embeddings ? w.tok_embd : load("output.weight");
@@ -108,16 +159,14 @@ std::unique_ptr<Model> Model::load(Device& dev, const std::string& path, const L
     std::string p = "blk." + std::to_string(l) + ".";
     LayerWeights L;
     L.attn_norm = load(p + "attn_norm.weight");
-    L.wq = load(p + "attn_q.weight");
-    L.wk = load(p + "attn_k.weight");
-    L.wv = load(p + "attn_v.weight");
+    L.wqkv = load_joint({p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"}, {&L.wq, &L.wk, &L.wv});
     L.wo = load(p + "attn_output.weight");
     L.bq = load(p + "attn_q.bias");
     L.bk = load(p + "attn_k.bias");
     L.bv = load(p + "attn_v.bias");
+    if (L.wqkv && L.bq) L.bqkv = joint_bias(L.bq, L.bk, L.bv);
     L.ffn_norm = load(p + "ffn_norm.weight");
-    L.w_gate = load(p + "ffn_gate.weight");
-    L.w_up = load(p + "ffn_up.weight");
+    L.w_gate_up = load_joint({p + "ffn_gate.weight", p + "ffn_up.weight"}, {&L.w_gate, &L.w_up});
     L.w_down = load(p + "ffn_down.weight");
     w.layers.push_back(std::move(L));
   }

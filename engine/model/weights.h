@@ -12,6 +12,9 @@ struct LayerWeights {
   Tensor bq, bk, bv;               // F32 biases (qwen2) or empty
   Tensor ffn_norm;                 // F32 [d_model]
   Tensor w_gate, w_up, w_down;     // [d_model, ffn], [d_model, ffn], [ffn, d_model]
+  // The same memory seen as one matrix, when q/k/v (gate/up) share a type and were placed back to
+  // back: [d_model, q_dim + 2 kv_dim] and [d_model, 2 ffn]. Decode reads each with one mat-vec.
+  Tensor wqkv, bqkv, w_gate_up;
 };
 
 struct ModelWeights {

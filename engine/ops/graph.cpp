@@ -18,6 +18,7 @@ const char* op_kind_name(OpKind k) {
     case OpKind::MatMul: return "matmul";
     case OpKind::Rope: return "rope";
     case OpKind::KvStore: return "kv_store";
+    case OpKind::RopeStore: return "rope_store";
     case OpKind::Attention: return "attention";
     case OpKind::SwiGLU: return "swiglu";
     case OpKind::Add: return "add";
@@ -43,6 +44,28 @@ const Tensor& Graph::matmul(const std::string& name, const Tensor& w, const Tens
   OpNode n{OpKind::MatMul, name, {w, x}, out};
   n.bias = bias;
   n.accumulate = accumulate;
+  return push(std::move(n));
+}
+const Tensor& Graph::matmul_norm(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& norm_weight,
+                                 float eps, const Tensor& out, const Tensor& bias) {
+  OpNode n{OpKind::MatMul, name, {w, x}, out};
+  n.bias = bias;
+  n.norm_weight = norm_weight;
+  n.eps = eps;
+  return push(std::move(n));
+}
+const Tensor& Graph::matmul_glu(const std::string& name, const Tensor& w, const Tensor& gate_up, const Tensor& out,
+                                bool accumulate) {
+  OpNode n{OpKind::MatMul, name, {w, gate_up}, out};
+  n.glu = true;
+  n.accumulate = accumulate;
+  return push(std::move(n));
+}
+const Tensor& Graph::rope_store(const std::string& name, const Tensor& q, const Tensor& k, const Tensor& v,
+                                const Tensor& positions, const Tensor& inv_freq, ops::RopeMode mode, const Tensor& step,
+                                const Tensor& k_cache, const Tensor& v_cache) {
+  OpNode n{OpKind::RopeStore, name, {q, k, v, positions, inv_freq, step, k_cache, v_cache}, q};
+  n.rope_mode = mode;
   return push(std::move(n));
 }
 const Tensor& Graph::rope(const std::string& name, const Tensor& x, const Tensor& positions, const Tensor& inv_freq,
@@ -81,7 +104,20 @@ void Graph::record_node(vk::Recorder& rec, const OpNode& n) {
   switch (n.kind) {
     case OpKind::GetRows: ops::get_rows(rec, n.in[0], n.in[1], n.out); break;
     case OpKind::RmsNorm: ops::rms_norm(rec, n.in[0], n.in[1], n.out, n.eps); break;
-    case OpKind::MatMul: ops::matmul(rec, n.in[0], n.in[1], n.out, {n.bias, n.accumulate}); break;
+    case OpKind::MatMul: {
+      ops::MatmulOptions o;
+      o.bias = n.bias;
+      o.accumulate = n.accumulate;
+      o.norm_weight = n.norm_weight;
+      o.norm_eps = n.eps;
+      o.glu = n.glu;
+      if (n.norm_weight || n.glu) o.path = ops::MatmulPath::MatVec;
+      ops::matmul(rec, n.in[0], n.in[1], n.out, o);
+      break;
+    }
+    case OpKind::RopeStore:
+      ops::rope_store(rec, n.in[0], n.in[1], n.in[2], n.in[3], n.in[4], n.rope_mode, n.in[5], n.in[6], n.in[7]);
+      break;
     case OpKind::Rope: ops::rope(rec, n.in[0], n.aux, n.in[1], n.rope_mode, n.out); break;
     case OpKind::KvStore: ops::kv_store(rec, n.in[0], n.aux, n.out); break;
     case OpKind::Attention: ops::attention(rec, n.in[0], n.in[1], n.in[2], n.aux, n.scale, n.out, n.in[3]); break;

@@ -14,7 +14,7 @@ namespace vk {
 class Recorder;
 }
 
-enum class OpKind { GetRows, RmsNorm, MatMul, Rope, KvStore, Attention, SwiGLU, Add };
+enum class OpKind { GetRows, RmsNorm, MatMul, Rope, KvStore, RopeStore, Attention, SwiGLU, Add };
 const char* op_kind_name(OpKind k);
 
 struct OpNode {
@@ -28,6 +28,8 @@ struct OpNode {
   ops::RopeMode rope_mode = ops::RopeMode::Interleaved;
   bool accumulate = false;   // MatMul: out += W x
   Tensor bias;               // MatMul
+  Tensor norm_weight;        // MatMul decode fusion: x read as rms_norm(x) * norm_weight (eps above)
+  bool glu = false;          // MatMul decode fusion: x read as silu(gate) * up from [gate | up]
   Tensor aux;                // Attention: scratch; Rope: positions; KvStore/Attention: step
 };
 
@@ -38,6 +40,15 @@ class Graph {
   const Tensor& rms_norm(const std::string& name, const Tensor& x, const Tensor& w, float eps, const Tensor& out);
   const Tensor& matmul(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& out,
                        const Tensor& bias = {}, bool accumulate = false);
+  // Decode fusions on the mat-vec path: rms_norm(x) * norm_weight as input, or silu(gate) * up.
+  const Tensor& matmul_norm(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& norm_weight,
+                            float eps, const Tensor& out, const Tensor& bias = {});
+  const Tensor& matmul_glu(const std::string& name, const Tensor& w, const Tensor& gate_up, const Tensor& out,
+                           bool accumulate);
+  // Decode fusion of rope(q), rope(k) + kv_store(k), kv_store(v); returns q (rotated in place).
+  const Tensor& rope_store(const std::string& name, const Tensor& q, const Tensor& k, const Tensor& v,
+                           const Tensor& positions, const Tensor& inv_freq, ops::RopeMode mode, const Tensor& step,
+                           const Tensor& k_cache, const Tensor& v_cache);
   const Tensor& rope(const std::string& name, const Tensor& x, const Tensor& positions, const Tensor& inv_freq,
                      ops::RopeMode mode, const Tensor& out);
   void kv_store(const std::string& name, const Tensor& src, const Tensor& step, const Tensor& cache);

@@ -3,6 +3,7 @@
 #include "ops/matmul.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "distilscope/device.h"
@@ -42,10 +43,18 @@ void check_matvec_config(const Device& dev, const MatvecConfig& c) {
 
 }  // namespace
 
-MatvecConfig default_matvec_config(const Device&) {
-  // 128 invocations (4 NVIDIA warps, 16 lavapipe subgroups) and 2 rows per workgroup: a starting
-  // point, to be tuned on the H200 with ds_bench_matmul.
-  return MatvecConfig{};
+MatvecConfig default_matvec_config(const Device& dev) {
+  // GPUs: 128 invocations (4 NVIDIA warps) and 2 rows per workgroup. CPU devices (lavapipe) run a
+  // workgroup's invocations as SIMD lanes and pay for every workgroup barrier, so there a workgroup is
+  // one or two subgroups covering more rows. DS_MATVEC_WG / DS_MATVEC_ROWS override (for tuning).
+  MatvecConfig c;
+  if (dev.info().type == "cpu") {
+    c.workgroup = std::max<uint32_t>(dev.subgroup_size(), 8);
+    c.rows = 4;
+  }
+  if (const char* e = std::getenv("DS_MATVEC_WG")) c.workgroup = uint32_t(std::atoi(e));
+  if (const char* e = std::getenv("DS_MATVEC_ROWS")) c.rows = uint32_t(std::atoi(e));
+  return c;
 }
 
 void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y, const MatmulOptions& o) {
@@ -55,10 +64,19 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
   check_type("matmul", y, DType::F32);
   const bool tr = o.transpose_w;  // reduce over the weight's rows instead of along them
   const int64_t K = tr ? w.rows() : w.ne[0], N = tr ? w.ne[0] : w.rows(), M = x.rows();
-  DS_CHECK(x.ne[0] == K, "[matmul] weight ", w.name, tr ? " (transposed)" : "", ": ", w.shape_str(), " ",
-           dtype_name(w.type), " (K=", K, ") but input ", x.name, " is ", x.shape_str(), " (K=", x.ne[0], ")");
-  DS_CHECK(!tr || o.path != MatmulPath::MatVec, "[matmul] weight ", w.name,
-           ": the transposed product has no mat-vec kernel (use MatmulPath::Auto or Tiled)");
+  const int64_t x_len = o.glu ? 2 * K : K;
+  DS_CHECK(x.ne[0] == x_len, "[matmul] weight ", w.name, tr ? " (transposed)" : "", ": ", w.shape_str(), " ",
+           dtype_name(w.type), " (K=", K, ") but input ", x.name, " is ", x.shape_str(), " (K=", x.ne[0],
+           o.glu ? ", expected 2K = [gate | up]" : "", ")");
+  DS_CHECK(!tr || (o.path != MatmulPath::MatVec && !o.glu && !o.norm_weight), "[matmul] weight ", w.name,
+           ": the transposed product has no mat-vec kernel and no fusions (use MatmulPath::Auto or Tiled)");
+  if (o.norm_weight) {
+    check_type("matmul", o.norm_weight, DType::F32);
+    DS_CHECK(o.norm_weight.n_elements() == K, "[matmul] norm weight ", o.norm_weight.name, " has ",
+             o.norm_weight.n_elements(), " elements, K is ", K);
+    check_binding("matmul", o.norm_weight, dev);
+  }
+  DS_CHECK(!(o.glu && o.norm_weight), "[matmul] glu and norm fusions cannot be combined");
   DS_CHECK(y.ne[0] == N && y.rows() == M, "[matmul] weight ", w.name, " (N=", N, ") times input ", x.name, " (M=", M,
            ") gives ", N, "x", M, ", but output ", y.name, " is ", y.shape_str());
   if (o.bias) {
@@ -76,29 +94,34 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
   // Vector loads need every row (K % 8 == 0) and both bindings 16-byte aligned.
   // (transposed: runs of 8 along N instead, so N % 8 == 0 too).
   const uint32_t aligned = o.vector_loads && K % 8 == 0 && (!tr || N % 8 == 0) && w.buf.offset % 16 == 0 &&
-                           x.buf.offset % 16 == 0;
+                           x.buf.offset % 16 == 0 && (!o.norm_weight || o.norm_weight.buf.offset % 16 == 0);
   const MatvecConfig cfg = o.matvec ? *o.matvec : default_matvec_config(dev);
   MatmulPath path = o.path;
   if (path == MatmulPath::Auto)
     path = M <= int64_t(cfg.max_cols) && !tr ? MatmulPath::MatVec : MatmulPath::Tiled;
 
-  push::MatmulPush pc{uint32_t(K), uint32_t(N), uint32_t(M), 0};
+  push::MatmulPush pc{uint32_t(K), uint32_t(N), uint32_t(M), 0, o.norm_eps};
   if (o.bias) pc.flags |= MATMUL_BIAS;
   if (o.accumulate) pc.flags |= MATMUL_ACCUMULATE;
+  if (o.norm_weight) pc.flags |= MATMUL_NORM;
+  if (o.glu) pc.flags |= MATMUL_GLU;
   std::vector<vk::BufferSlice> bufs{w.buf, x.buf, y.buf, o.bias ? o.bias.buf : x.buf};
   const uint32_t writes = 0b0100;
 
   if (path == MatmulPath::MatVec) {
     check_matvec_config(dev, cfg);
     uint32_t cols = uint32_t(std::min<int64_t>(M, cfg.max_cols));
-    auto& p = dev.pipeline(std::string("matvec_") + variant, 4, sizeof pc, {cfg.workgroup, cfg.rows, cols, aligned});
+    bufs.push_back(o.norm_weight ? o.norm_weight.buf : x.buf);
+    auto& p = dev.pipeline(std::string("matvec_") + variant, 5, sizeof pc, {cfg.workgroup, cfg.rows, cols, aligned});
     auto [gx, gy] = grid_2d(div_up(N, cfg.rows));
-    std::string label = "matvec " + w.name;
+    const std::string label = std::string("matvec_") + variant + (o.norm_weight ? "+norm" : o.glu ? "+glu" : "");
     rec.dispatch(p, bufs, writes, &pc, gx, gy, div_up(M, cols), label.c_str());
   } else {
+    DS_CHECK(!o.norm_weight && !o.glu, "[matmul] ", w.name, ": norm/glu fusions exist only on the mat-vec path (M=", M,
+             " > ", cfg.max_cols, ")");
     auto& p = dev.pipeline(std::string(tr ? "matmul_t_" : "matmul_") + variant, 4, sizeof pc,
                            {k_tile_threads, k_tile_threads_n, k_tile_tn, k_tile_tm, aligned});
-    std::string label = "matmul " + w.name;
+    const std::string label = std::string(tr ? "matmul_t_" : "matmul_") + variant;
     rec.dispatch(p, bufs, writes, &pc, div_up(N, k_tile_n), div_up(M, k_tile_m), 1, label.c_str());
   }
 }

@@ -35,6 +35,11 @@ struct MatmulOptions {
   // false forces the one-weight-at-a-time path (for tests; otherwise it is taken only when
   // K % 8 != 0 or a binding is not 16-byte aligned).
   bool vector_loads = true;
+  // Decode fusions (mat-vec path only): x is read as rms_norm(x) * norm_weight (norm_weight F32 [K]),
+  // or, with glu, x is [2K, M] = [gate | up] per column and read as silu(gate) * up.
+  Tensor norm_weight;
+  float norm_eps = 1e-5f;
+  bool glu = false;
   // y = W^T x: w [K, N] is read as its transpose, so x is F32 [N, M] and y F32 [K, M] (the backward's
   // dX = W^T dY, see ops/backward/matmul.h). Tiled kernel only (MatmulPath::MatVec is refused).
   bool transpose_w = false;

@@ -82,4 +82,29 @@ void rope_backward(vk::Recorder& rec, const Tensor& dy, const Tensor& positions,
   rotate(rec, "rope_backward", dy, positions, inv_freq, mode, dx);
 }
 
+void rope_store(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& positions,
+                const Tensor& inv_freq, RopeMode mode, const Tensor& step, const Tensor& k_cache, const Tensor& v_cache) {
+  for (const Tensor* t : {&q, &k, &v, &inv_freq}) check_type("rope_store", *t, DType::F32);
+  check_type("rope_store", positions, DType::I32);
+  check_type("rope_store", step, DType::I32);
+  check_type("rope_store", k_cache, DType::F16);
+  check_type("rope_store", v_cache, DType::F16);
+  check_same_shape("rope_store", k, v);
+  check_same_shape("rope_store", k_cache, v_cache);
+  const int64_t head_dim = q.ne[0], n_heads = q.ne[1], n_tokens = q.ne[2], n_kv = k.ne[1], n_ctx = k_cache.ne[1];
+  DS_CHECK(k.ne[0] == head_dim && k.ne[2] == n_tokens && k_cache.ne[0] == head_dim && k_cache.ne[2] == n_kv,
+           "[rope_store] shapes disagree: q ", q.shape_str(), ", k ", k.shape_str(), ", cache ", k_cache.shape_str());
+  DS_CHECK(head_dim % 2 == 0 && inv_freq.n_elements() == head_dim / 2, "[rope_store] head_dim ", head_dim, " with ",
+           inv_freq.n_elements(), " frequencies");
+  DS_CHECK(positions.n_elements() >= n_tokens, "[rope_store] ", positions.name, " has ", positions.n_elements(),
+           " positions for ", n_tokens, " tokens");
+  push::RopeStorePush pc{uint32_t(head_dim), uint32_t(n_heads), uint32_t(n_kv), uint32_t(n_tokens), uint32_t(n_ctx),
+                         mode == RopeMode::Neox ? 1u : 0u};
+  const uint32_t threads = 64;
+  auto& p = rec.device().pipeline("rope_store", 8, sizeof pc, {threads});
+  auto [gx, gy] = grid_2d(div_up((n_heads + 2 * n_kv) * (head_dim / 2) * n_tokens, threads));
+  rec.dispatch(p, {q.buf, k.buf, v.buf, positions.buf, inv_freq.buf, step.buf, k_cache.buf, v_cache.buf}, 0b11000001,
+               &pc, gx, gy, 1, "rope_store");
+}
+
 }  // namespace ds::ops

@@ -33,5 +33,11 @@ std::vector<float> rope_inv_freq(int head_dim, float theta, const RopeScaling& s
 void rope(vk::Recorder& rec, const Tensor& x, const Tensor& positions, const Tensor& inv_freq, RopeMode mode,
           const Tensor& out);
 
+// Decode fusion of rope(q), rope(k) + kv_store(k), kv_store(v): q [head_dim, n_heads, n_tokens] is rotated
+// in place; k, v [head_dim, n_kv, n_tokens] go to the F16 caches [head_dim, n_ctx, n_kv] at n_past + t
+// (n_past = step[0] at run time), k rotated. Same results as the four separate ops.
+void rope_store(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& positions,
+                const Tensor& inv_freq, RopeMode mode, const Tensor& step, const Tensor& k_cache, const Tensor& v_cache);
+
 }  // namespace ops
 }  // namespace ds

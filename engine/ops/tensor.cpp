@@ -28,6 +28,19 @@ Tensor Tensor::reshaped(std::array<int64_t, 4> new_ne) const {
   return t;
 }
 
+Tensor sub_tensor(const Tensor& whole, int64_t first, std::array<int64_t, 4> ne, const std::string& name) {
+  DS_CHECK(dtype_block_elems(whole.type) == 1, "[tensor] ", whole.name, ": element views of ", dtype_name(whole.type),
+           " tensors are not supported");
+  Tensor t;
+  t.type = whole.type;
+  t.ne = ne;
+  t.name = name;
+  DS_CHECK(first >= 0 && first + t.n_elements() <= whole.n_elements(), "[tensor] view ", name, " [", first, ", ",
+           first + t.n_elements(), ") is outside ", whole.name, " (", whole.n_elements(), " elements)");
+  t.buf = whole.buf.sub(dtype_bytes(whole.type, uint64_t(first)), t.n_bytes());
+  return t;
+}
+
 Tensor make_tensor(vk::Arena& arena, DType type, std::array<int64_t, 4> ne, const std::string& name) {
   Tensor t;
   t.type = type;

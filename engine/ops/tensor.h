@@ -32,6 +32,8 @@ struct Tensor {
 namespace vk {
 class Arena;
 }
+// A view of `whole`'s memory from element `first` on, with shape ne (F32/I32/F16/BF16 tensors only).
+Tensor sub_tensor(const Tensor& whole, int64_t first, std::array<int64_t, 4> ne, const std::string& name);
 // Allocates an uninitialized tensor in `arena`.
 Tensor make_tensor(vk::Arena& arena, DType type, std::array<int64_t, 4> ne, const std::string& name);
 

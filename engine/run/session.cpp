@@ -56,12 +56,29 @@ std::unique_ptr<ForwardBuffers> Session::allocate(int rows, bool all_logits) {
   b->step = make_tensor(*io_arena_, DType::I32, {4, 1, 1, 1}, "step");
   b->x = make_tensor(A, DType::F32, {c.d_model, n, 1, 1}, "x");
   b->xn = make_tensor(A, DType::F32, {c.d_model, n, 1, 1}, "xn");
-  b->q = make_tensor(A, DType::F32, {c.head_dim, c.n_heads, n, 1}, "q");
-  b->k = make_tensor(A, DType::F32, {c.head_dim, c.n_kv_heads, n, 1}, "k");
-  b->v = make_tensor(A, DType::F32, {c.head_dim, c.n_kv_heads, n, 1}, "v");
+  // q, k, v back to back (one [q_dim + 2 kv_dim] column per token when rows == 1: the fused QKV output),
+  // gate and up likewise, when the views land on binding-aligned offsets; else separate tensors.
+  const uint64_t align = model_.device().props().limits.minStorageBufferOffsetAlignment;
+  auto aligned = [&](int64_t floats) { return (uint64_t(floats) * 4) % align == 0; };
+  if (aligned(int64_t(c.q_dim()) * n) && aligned(int64_t(c.q_dim() + c.kv_dim()) * n)) {
+    b->qkv = make_tensor(A, DType::F32, {c.q_dim() + 2 * c.kv_dim(), n, 1, 1}, "qkv");
+    b->q = sub_tensor(b->qkv, 0, {c.head_dim, c.n_heads, n, 1}, "q");
+    b->k = sub_tensor(b->qkv, int64_t(c.q_dim()) * n, {c.head_dim, c.n_kv_heads, n, 1}, "k");
+    b->v = sub_tensor(b->qkv, int64_t(c.q_dim() + c.kv_dim()) * n, {c.head_dim, c.n_kv_heads, n, 1}, "v");
+  } else {
+    b->q = make_tensor(A, DType::F32, {c.head_dim, c.n_heads, n, 1}, "q");
+    b->k = make_tensor(A, DType::F32, {c.head_dim, c.n_kv_heads, n, 1}, "k");
+    b->v = make_tensor(A, DType::F32, {c.head_dim, c.n_kv_heads, n, 1}, "v");
+  }
   b->attn = make_tensor(A, DType::F32, {c.head_dim, c.n_heads, n, 1}, "attn");
-  b->gate = make_tensor(A, DType::F32, {c.ffn_dim, n, 1, 1}, "gate");
-  b->up = make_tensor(A, DType::F32, {c.ffn_dim, n, 1, 1}, "up");
+  if (aligned(int64_t(c.ffn_dim) * n)) {
+    b->gate_up = make_tensor(A, DType::F32, {2 * int64_t(c.ffn_dim), n, 1, 1}, "gate_up");
+    b->gate = sub_tensor(b->gate_up, 0, {c.ffn_dim, n, 1, 1}, "gate");
+    b->up = sub_tensor(b->gate_up, int64_t(c.ffn_dim) * n, {c.ffn_dim, n, 1, 1}, "up");
+  } else {
+    b->gate = make_tensor(A, DType::F32, {c.ffn_dim, n, 1, 1}, "gate");
+    b->up = make_tensor(A, DType::F32, {c.ffn_dim, n, 1, 1}, "up");
+  }
   size_t scratch = std::max<size_t>(4, ops::attention_scratch_elems(c.n_heads, c.head_dim, n_ctx_, rows));
   b->scratch = make_tensor(A, DType::F32, {int64_t(scratch), 1, 1, 1}, "attn_scratch");
   b->out_norm = make_tensor(A, DType::F32, {c.d_model, n_out, 1, 1}, "out_norm");
@@ -90,6 +107,8 @@ ForwardBuffers view_rows(const ForwardBuffers& full, int n) {
   b.k = rows(full.k, {full.k.ne[0], full.k.ne[1], n, 1});
   b.v = rows(full.v, {full.v.ne[0], full.v.ne[1], n, 1});
   b.attn = rows(full.attn, {full.attn.ne[0], full.attn.ne[1], n, 1});
+  b.qkv = {};  // the fused decode forms are for single-token buffers only
+  b.gate_up = {};
   b.gate = rows(full.gate, {full.gate.ne[0], n, 1, 1});
   b.up = rows(full.up, {full.up.ne[0], n, 1, 1});
   if (full.all_logits) {

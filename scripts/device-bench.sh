@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Benchmarks on a machine with a real GPU (used with the `device` tool on the H200): expects x86-64
+# binaries built here in .devbin/ (static libstdc++, shared libs in .devbin/lib) and the Vulkan
+# loader debs in .gl/. Writes logs to $OUT (or ./bench-out). Usage: scripts/device-bench.sh [what...]
+# what: smoke | models | bench | kernels  (default: all)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-$PWD/bench-out}"
+mkdir -p "$OUT"
+for f in .gl/*.deb; do dpkg -x "$f" / 2>/dev/null; done
+ldconfig
+export LD_LIBRARY_PATH="$PWD/.devbin/lib:${LD_LIBRARY_PATH:-}"
+if ! ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1; then
+  export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+fi
+B=.devbin
+M=/tmp/models
+mkdir -p $M
+what="${*:-smoke models bench kernels}"
+log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
+for w in $what; do
+  case $w in
+    smoke) log "devices"; $B/distilscope-cli devices 2>&1 | tee -a "$OUT/summary.txt" ;;
+    models)
+      for t in f16 q8_0; do
+        [ -f $M/llama1b-$t.gguf ] || $B/distilscope-cli synth -o $M/llama1b-$t.gguf --type $t 2>&1 | tail -1
+      done ;;
+    bench)
+      for t in f16 q8_0; do
+        log "bench llama1b-$t"
+        $B/distilscope-cli bench $M/llama1b-$t.gguf --prompt-len 512 -n 128 --depths 0,1024,8192 --reps 3 2>&1 | tee -a "$OUT/summary.txt"
+      done ;;
+    profile)
+      for t in f16 q8_0; do
+        log "profile llama1b-$t (timestamps after every dispatch slow it down; see bench for speed)"
+        $B/distilscope-cli bench $M/llama1b-$t.gguf --prompt-len 512 -n 16 --depths 0 --reps 1 --profile 2>&1 | grep -vE '^  matvec blk' | head -30 | tee -a "$OUT/summary.txt"
+      done ;;
+    sweep)
+      log "matmul sweep"; $B/ds_bench_matmul --sweep 2>&1 | tail -60 | tee -a "$OUT/summary.txt" ;;
+    kernels)
+      log "matmul bench"; $B/ds_bench_matmul 2>&1 | tail -20 | tee -a "$OUT/summary.txt"
+      log "attention bench"; DS_NO_VALIDATION=1 DS_BENCH=1 $B/ds_test_ops_attention --gtest_filter='*Bench*' 2>&1 | grep -vE '^\[ ' | tail -15 | tee -a "$OUT/summary.txt"
+      log "sampler timing"; DS_NO_VALIDATION=1 $B/ds_test_ops_sample --gtest_filter='*Timing*' 2>&1 | grep -vE '^\[ ' | tail -8 | tee -a "$OUT/summary.txt" ;;
+  esac
+done
