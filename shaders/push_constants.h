@@ -140,6 +140,22 @@ struct RopeStorePush {
 #ifdef __cplusplus
 static_assert(sizeof(RopeStorePush) == 24);
 #endif
+
+// decode_layer_small.comp: one decoder layer of a small model for one token, in one workgroup.
+struct SmallLayerPush {
+  uint d_model;
+  uint n_heads;
+  uint n_kv;
+  uint head_dim;
+  uint ffn;
+  uint n_ctx;
+  uint neox;
+  float eps;
+  float scale;
+};
+#ifdef __cplusplus
+static_assert(sizeof(SmallLayerPush) == 36);
+#endif
 // ---- linmix helper: `linear` mixer (Hedgehog linear attention + sliding softmax window; shaders/linmix_*.comp,
 // ops/linear_mixer) ----
 #define LINMIX_WINDOW_FACTOR 1u  // a window-factor tensor (per query head logits) is bound

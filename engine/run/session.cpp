@@ -2,6 +2,7 @@
 #include "distilscope/session.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "model/arch_llama.h"
@@ -30,6 +31,8 @@ Session::Session(Model& model, const SessionOptions& opts) : model_(model) {
   }
   sampler_arena_ = std::make_unique<vk::Arena>(dev, "sampler", vk::MemoryKind::DeviceLocal, 1 << 20);
   decode_ = allocate(1, false);
+  const char* no_small = std::getenv("DS_NO_SMALL_LAYER");
+  decode_->small_layers = opts.small_layers && !(no_small && *no_small && std::string(no_small) != "0");
   decode_rec_ = std::make_unique<vk::Recording>(dev);
   batch_rec_ = std::make_unique<vk::Recording>(dev);
   if (dev.profiling()) {

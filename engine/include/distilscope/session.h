@@ -27,6 +27,9 @@ struct OpTiming;
 struct SessionOptions {
   int n_ctx = 0;        // context length (KV cache positions); 0 = the model's trained context, at most 4096
   int max_batch = 512;  // prefill rows per pass
+  // Decode small layers (d_model <= 256) in one dispatch each (ops/decode_layer.h). DS_NO_SMALL_LAYER=1
+  // turns it off too.
+  bool small_layers = true;
 };
 
 class Session {
