@@ -2,6 +2,7 @@
 // backward against central finite differences (double) of the training forward for q, k, v, both feature maps
 // and the window logits (window on/off, GQA, per-head and per-kv-head maps, affine factors, several seeds and
 // sequences); the GPU forward and backward against the reference; accumulation; determinism; rejected shapes.
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -24,11 +25,21 @@ struct Case {
   bool affine = false;
 };
 
+const char* maps_suffix(Maps m) {
+  switch (m) {
+    case Maps::Heads:
+      return "";
+    case Maps::Kv:
+      return "_kvmaps";
+    default:
+      return "_kmapskv";
+  }
+}
+
 std::string case_name(const Case& c) {
-  return "hd" + std::to_string(c.head_dim) + "_h" + std::to_string(c.n_heads) + "_kv" + std::to_string(c.n_kv) +
-         "_F" + std::to_string(c.features) + "_N" + std::to_string(c.window) + "_t" + std::to_string(c.n_tokens) +
-         "_s" + std::to_string(c.n_seqs) + (c.maps == Maps::Heads ? "" : c.maps == Maps::Kv ? "_kvmaps" : "_kmapskv") + (c.logits ? "" : "_nologits") +
-         (c.affine ? "_affine" : "");
+  return "hd" + std::to_string(c.head_dim) + "_h" + std::to_string(c.n_heads) + "_kv" + std::to_string(c.n_kv) + "_F" +
+         std::to_string(c.features) + "_N" + std::to_string(c.window) + "_t" + std::to_string(c.n_tokens) + "_s" +
+         std::to_string(c.n_seqs) + maps_suffix(c.maps) + (c.logits ? "" : "_nologits") + (c.affine ? "_affine" : "");
 }
 
 ref::LinearMixerDims dims_of(const Case& c) {
@@ -118,13 +129,13 @@ TEST_P(LinearMixerGradCheck, ReferenceMatchesFiniteDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, LinearMixerGradCheck,
-                         testing::Values(Case{4, 4, 2, 3, 3, 7, 2},                          // GQA, window
-                                         Case{4, 4, 2, 3, 0, 7, 2},                          // pure linear
-                                         Case{4, 4, 2, 3, 2, 6, 1, Maps::Kv},                // per-kv-head maps
-                                         Case{4, 4, 2, 3, 2, 6, 1, Maps::QHeadsKKv},         // q per head, k per kv
-                                         Case{4, 2, 2, 3, 3, 7, 1, Maps::Heads, true, true}, // MHA, affine factors
-                                         Case{5, 3, 1, 2, 1, 5, 1, Maps::Heads, false},      // MQA, N = 1, no logits
-                                         Case{4, 2, 1, 4, 9, 6, 1, Maps::Kv, true, true}),   // window over everything
+                         testing::Values(Case{4, 4, 2, 3, 3, 7, 2},                           // GQA, window
+                                         Case{4, 4, 2, 3, 0, 7, 2},                           // pure linear
+                                         Case{4, 4, 2, 3, 2, 6, 1, Maps::Kv},                 // per-kv-head maps
+                                         Case{4, 4, 2, 3, 2, 6, 1, Maps::QHeadsKKv},          // q per head, k per kv
+                                         Case{4, 2, 2, 3, 3, 7, 1, Maps::Heads, true, true},  // MHA, affine factors
+                                         Case{5, 3, 1, 2, 1, 5, 1, Maps::Heads, false},       // MQA, N = 1, no logits
+                                         Case{4, 2, 1, 4, 9, 6, 1, Maps::Kv, true, true}),    // window over everything
                          [](const auto& i) { return case_name(i.param); });
 
 // ---- GPU against the reference ----
@@ -138,7 +149,8 @@ struct Result {
 // Forward + backward in one recording. `init`: what the gradients hold before (for accumulation).
 Result run_gpu(const Problem& p, const ops::GradMode& mode = {}, const Result* init = nullptr) {
   const Case& c = p.c;
-  const std::array<int64_t, 4> qs{c.head_dim, c.n_heads, c.n_tokens, c.n_seqs}, ks{c.head_dim, c.n_kv, c.n_tokens, c.n_seqs};
+  const std::array<int64_t, 4> qs{c.head_dim, c.n_heads, c.n_tokens, c.n_seqs},
+      ks{c.head_dim, c.n_kv, c.n_tokens, c.n_seqs};
   auto up = [](const std::vector<double>& v, std::array<int64_t, 4> ne, const char* name) {
     return test::tensor_from(f32(v), DType::F32, ne, name);
   };
@@ -155,8 +167,12 @@ Result run_gpu(const Problem& p, const ops::GradMode& mode = {}, const Result* i
   Tensor q = up(p.q, qs, "q"), k = up(p.k, ks, "k"), v = up(p.v, ks, "v"), d_out = up(p.dout, qs, "d_out");
   Tensor out = empty(qs, "out"), dq = empty(qs, "dq"), dk = empty(ks, "dk"), dv = empty(ks, "dv");
   if (init)
-    for (auto [t, vals] : {std::pair{&dq, &init->dq}, {&dk, &init->dk}, {&dv, &init->dv}, {&dw.fm_q, &init->fm_q},
-                           {&dw.fm_k, &init->fm_k}, {&dw.window_factor, &init->logits}})
+    for (auto [t, vals] : {std::pair{&dq, &init->dq},
+                           {&dk, &init->dk},
+                           {&dv, &init->dv},
+                           {&dw.fm_q, &init->fm_q},
+                           {&dw.fm_k, &init->fm_k},
+                           {&dw.window_factor, &init->logits}})
       if (*t) upload_f32(test::device(), *t, *vals);
   const ops::LinearMixerShape shape = ops::linear_mixer_shape(q, k, w, c.window);
   Tensor saved = empty({int64_t(ops::linear_mixer_train_saved_elems(shape, c.n_tokens, c.n_seqs)), 1, 1, 1}, "saved");
@@ -170,8 +186,8 @@ Result run_gpu(const Problem& p, const ops::GradMode& mode = {}, const Result* i
   auto get = [](const Tensor& t) { return t ? download_f32(test::device(), t) : std::vector<float>{}; };
   if (print_errors() && c.window >= c.n_tokens && c.logits)
     for (float x : get(dw.window_factor)) std::printf("  dlogit %.3e (cancels)\n", x);
-  return {get(out),         get(dq),         get(dk), get(dv), get(dw.fm_q), get(dw.fm_k), get(dw.window_factor),
-          c.window >= c.n_tokens};
+  return {
+      get(out), get(dq), get(dk), get(dv), get(dw.fm_q), get(dw.fm_k), get(dw.window_factor), c.window >= c.n_tokens};
 }
 
 // The float reference of the same problem.
@@ -179,7 +195,7 @@ Result run_ref(const Problem& p) {
   const Case& c = p.c;
   const auto q = f32(p.q), k = f32(p.k), v = f32(p.v), fm_q = f32(p.fm_q), fm_k = f32(p.fm_k), lg = f32(p.logits),
              dout = f32(p.dout);
-  Result r{std::vector<float>(q.size()), std::vector<float>(q.size()), std::vector<float>(k.size()),
+  Result r{std::vector<float>(q.size()), std::vector<float>(q.size()),    std::vector<float>(k.size()),
            std::vector<float>(k.size()), std::vector<float>(fm_q.size()), std::vector<float>(fm_k.size()),
            std::vector<float>(lg.size())};
   const ref::LinearMixerTrainParams<float> params{fm_q, fm_k, lg};
@@ -222,15 +238,15 @@ TEST_P(LinearMixerBackwardTest, MatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, LinearMixerBackwardTest,
-    testing::Values(Case{16, 4, 2, 8, 4, 33, 2},                            // GQA, window, per-head maps
-                    Case{16, 4, 2, 8, 0, 33, 1},                            // pure linear
-                    Case{32, 4, 1, 16, 8, 40, 1, Maps::Kv},                 // MQA, one map pair
-                    Case{16, 4, 2, 8, 5, 29, 1, Maps::QHeadsKKv},           // q maps per head, k per kv head
-                    Case{64, 2, 2, 64, 16, 70, 1, Maps::Heads, true, true}, // LoLCATs-like, affine
-                    Case{8, 3, 3, 5, 1, 17, 2, Maps::Heads, false},         // N = 1, no logits
-                    Case{16, 6, 2, 12, 100, 20, 1},                         // window over everything
-                    Case{128, 2, 1, 32, 8, 24, 1, Maps::Kv},                // head_dim 128
-                    Case{16, 2, 1, 8, 3, 1, 3}),                            // one token
+    testing::Values(Case{16, 4, 2, 8, 4, 33, 2},                             // GQA, window, per-head maps
+                    Case{16, 4, 2, 8, 0, 33, 1},                             // pure linear
+                    Case{32, 4, 1, 16, 8, 40, 1, Maps::Kv},                  // MQA, one map pair
+                    Case{16, 4, 2, 8, 5, 29, 1, Maps::QHeadsKKv},            // q maps per head, k per kv head
+                    Case{64, 2, 2, 64, 16, 70, 1, Maps::Heads, true, true},  // LoLCATs-like, affine
+                    Case{8, 3, 3, 5, 1, 17, 2, Maps::Heads, false},          // N = 1, no logits
+                    Case{16, 6, 2, 12, 100, 20, 1},                          // window over everything
+                    Case{128, 2, 1, 32, 8, 24, 1, Maps::Kv},                 // head_dim 128
+                    Case{16, 2, 1, 8, 3, 1, 3}),                             // one token
     [](const auto& i) { return case_name(i.param); });
 
 TEST(LinearMixerBackward, AccumulatesIntoGradients) {
@@ -239,8 +255,12 @@ TEST(LinearMixerBackward, AccumulatesIntoGradients) {
   for (auto* v : {&init.dq, &init.dk, &init.dv, &init.fm_q, &init.fm_k, &init.logits})
     for (float& x : *v) x = 0.5f - x;
   Result want = run_ref(p);
-  for (auto [a, b] : {std::pair{&want.dq, &init.dq}, {&want.dk, &init.dk}, {&want.dv, &init.dv},
-                      {&want.fm_q, &init.fm_q}, {&want.fm_k, &init.fm_k}, {&want.logits, &init.logits}})
+  for (auto [a, b] : {std::pair{&want.dq, &init.dq},
+                      {&want.dk, &init.dk},
+                      {&want.dv, &init.dv},
+                      {&want.fm_q, &init.fm_q},
+                      {&want.fm_k, &init.fm_k},
+                      {&want.logits, &init.logits}})
     for (size_t i = 0; i < a->size(); ++i) (*a)[i] += (*b)[i];
   expect_all_close(run_gpu(p, {true, true}, &init), want);
   const Result fresh = run_ref(p), mixed = run_gpu(p, {false, true}, &init);  // inputs overwritten
@@ -274,6 +294,17 @@ TEST(LinearMixerBackward, RejectsBadShapes) {
                  ops::linear_mixer_backward(r, q, k, k, w, 4, q, saved, q, q, k, k, dw, saved);
                }),
                Error);
+}
+
+// ---- timing (DS_BENCH=1 only): a training window of a small student layer (d_model 384) ----
+TEST(LinearMixerBench, TrainingWindow) {
+  if (!std::getenv("DS_BENCH")) GTEST_SKIP() << "set DS_BENCH=1 to time the training linear mixer";
+  const Problem p(Case{64, 6, 2, 64, 64, 512, 1}, 3);
+  run_gpu(p);  // pipelines compiled, buffers touched
+  const auto t0 = std::chrono::steady_clock::now();
+  run_gpu(p);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("[bench] linear mixer h6 kv2 hd64 F64 N64, 512 tokens: forward + backward %.1f ms (with uploads)\n", ms);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // C), dt and every parameter (d_xb < d_inner and = d_inner, d_conv 2..4, with/without biases, several seeds and
 // sequences); the GPU forward and backward against the reference at several checkpoint intervals; accumulation;
 // determinism; rejected shapes. DS_GRAD_PRINT=1 prints the measured errors.
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -25,8 +26,8 @@ struct Case {
 
 std::string case_name(const Case& c) {
   const MambaDims& m = c.dims;
-  return "di" + std::to_string(m.d_inner) + "_xb" + std::to_string(m.d_xb) + "_ds" + std::to_string(m.d_state) +
-         "_dc" + std::to_string(m.d_conv) + "_t" + std::to_string(c.n_tokens) + "_s" + std::to_string(c.n_seqs) +
+  return "di" + std::to_string(m.d_inner) + "_xb" + std::to_string(m.d_xb) + "_ds" + std::to_string(m.d_state) + "_dc" +
+         std::to_string(m.d_conv) + "_t" + std::to_string(c.n_tokens) + "_s" + std::to_string(c.n_seqs) +
          (c.biases ? "" : "_nobias");
 }
 
@@ -93,8 +94,8 @@ TEST_P(MambaGradCheck, ReferenceMatchesFiniteDifferences) {
       ref::mamba_train_forward<double>(m, p.zxbc, p.dt, p.params(), y, c.n_tokens, c.n_seqs);
       return test::dot(p.dy, y);
     };
-    ref::mamba_backward<double>(m, p.zxbc, p.dt, p.params(), p.dy,
-                                {dzxbc, ddt, dconv_w, dconv_b, ddt_bias, da_log, dd}, c.n_tokens, c.n_seqs);
+    ref::mamba_backward<double>(m, p.zxbc, p.dt, p.params(), p.dy, {dzxbc, ddt, dconv_w, dconv_b, ddt_bias, da_log, dd},
+                                c.n_tokens, c.n_seqs);
     SCOPED_TRACE("seed " + std::to_string(seed));
     if (print_errors()) std::printf("%s seed %u\n", case_name(c).c_str(), seed);
     expect_fd("zxbc", dzxbc, test::finite_diff(p.zxbc, loss));
@@ -110,10 +111,10 @@ TEST_P(MambaGradCheck, ReferenceMatchesFiniteDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, MambaGradCheck,
-                         testing::Values(Case{{8, 4, 2, 4}, 9, 2},          // d_xb < d_inner: 2 groups, repeat 2
-                                         Case{{12, 4, 2, 3}, 7, 1},         // repeat 3, d_conv 3
-                                         Case{{8, 8, 4, 2}, 8, 1, false},   // d_xb = d_inner, no biases
-                                         Case{{8, 2, 2, 4}, 3, 2}),         // one group; fewer tokens than d_conv
+                         testing::Values(Case{{8, 4, 2, 4}, 9, 2},         // d_xb < d_inner: 2 groups, repeat 2
+                                         Case{{12, 4, 2, 3}, 7, 1},        // repeat 3, d_conv 3
+                                         Case{{8, 8, 4, 2}, 8, 1, false},  // d_xb = d_inner, no biases
+                                         Case{{8, 2, 2, 4}, 3, 2}),        // one group; fewer tokens than d_conv
                          [](const auto& i) { return case_name(i.param); });
 
 // ---- GPU against the reference ----
@@ -146,17 +147,22 @@ GpuResult run_gpu(const Problem& p, int checkpoint, const ops::GradMode& mode = 
   }
   Tensor zxbc = up(p.zxbc, {m.zxbc_rows(), T, S, 1}, "zxbc"), dt = up(p.dt, {di, T, S, 1}, "dt");
   Tensor dy = up(p.dy, {di, T, S, 1}, "dy"), y = test::empty_tensor(DType::F32, dt.ne, "y");
-  Tensor d_zxbc = test::empty_tensor(DType::F32, zxbc.ne, "d_zxbc"), d_dt = test::empty_tensor(DType::F32, dt.ne, "d_dt");
+  Tensor d_zxbc = test::empty_tensor(DType::F32, zxbc.ne, "d_zxbc"),
+         d_dt = test::empty_tensor(DType::F32, dt.ne, "d_dt");
   if (init) {
     auto& dev = test::device();
-    for (auto [t, v] : {std::pair{&d_zxbc, &init->zxbc}, {&d_dt, &init->dt}, {&dw.conv_w, &init->conv_w},
-                        {&dw.conv_b, &init->conv_b}, {&dw.dt_bias, &init->dt_bias}, {&dw.a_log, &init->a_log},
+    for (auto [t, v] : {std::pair{&d_zxbc, &init->zxbc},
+                        {&d_dt, &init->dt},
+                        {&dw.conv_w, &init->conv_w},
+                        {&dw.conv_b, &init->conv_b},
+                        {&dw.dt_bias, &init->dt_bias},
+                        {&dw.a_log, &init->a_log},
                         {&dw.d, &init->d}})
       if (*t) upload_f32(dev, *t, *v);
   }
   const ops::MambaTrainOptions opt{checkpoint};
-  Tensor saved = test::empty_tensor(
-      DType::F32, {int64_t(ops::mamba_train_saved_elems(m, int(T), int(S), opt)), 1, 1, 1}, "saved");
+  Tensor saved =
+      test::empty_tensor(DType::F32, {int64_t(ops::mamba_train_saved_elems(m, int(T), int(S), opt)), 1, 1, 1}, "saved");
   Tensor scratch = test::empty_tensor(
       DType::F32, {int64_t(ops::mamba_backward_scratch_elems(m, int(T), int(S), opt)), 1, 1, 1}, "scratch");
   test::run([&](vk::Recorder& r) {
@@ -165,8 +171,7 @@ GpuResult run_gpu(const Problem& p, int checkpoint, const ops::GradMode& mode = 
   });
   auto& dev = test::device();
   auto get = [&](const Tensor& t) { return t ? download_f32(dev, t) : std::vector<float>{}; };
-  return {get(y),         get(d_zxbc),   get(d_dt),    get(dw.conv_w),
-          get(dw.conv_b), get(dw.dt_bias), get(dw.a_log), get(dw.d)};
+  return {get(y), get(d_zxbc), get(d_dt), get(dw.conv_w), get(dw.conv_b), get(dw.dt_bias), get(dw.a_log), get(dw.d)};
 }
 
 // The float reference of the same problem (inputs rounded to float as the GPU sees them).
@@ -176,9 +181,9 @@ GpuResult run_ref(const Problem& p) {
              conv_b = test::to_float(p.conv_b), dt_bias = test::to_float(p.dt_bias), a_log = test::to_float(p.a_log),
              d = test::to_float(p.d), dy = test::to_float(p.dy);
   const ref::MambaTrainParams<float> params{conv_w, conv_b, dt_bias, a_log, d};
-  GpuResult r{std::vector<float>(dy.size()), std::vector<float>(zxbc.size()), std::vector<float>(dt.size()),
-              std::vector<float>(conv_w.size()), std::vector<float>(conv_b.size()),
-              std::vector<float>(dt_bias.size()), std::vector<float>(a_log.size()), std::vector<float>(d.size())};
+  GpuResult r{std::vector<float>(dy.size()),     std::vector<float>(zxbc.size()),   std::vector<float>(dt.size()),
+              std::vector<float>(conv_w.size()), std::vector<float>(conv_b.size()), std::vector<float>(dt_bias.size()),
+              std::vector<float>(a_log.size()),  std::vector<float>(d.size())};
   ref::mamba_train_forward<float>(c.dims, zxbc, dt, params, r.y, c.n_tokens, c.n_seqs);
   ref::mamba_backward<float>(c.dims, zxbc, dt, params, dy, {r.zxbc, r.dt, r.conv_w, r.conv_b, r.dt_bias, r.a_log, r.d},
                              c.n_tokens, c.n_seqs);
@@ -230,9 +235,7 @@ INSTANTIATE_TEST_SUITE_P(
                     GpuCase{{{256, 128, 128, 2}, 12, 1}, 5},     // d_state 128
                     GpuCase{{{32, 32, 8, 4}, 40, 2, false}, 9},  // d_xb = d_inner, no biases
                     GpuCase{{{96, 32, 16, 4}, 200, 1}, 100}),    // few long chunks, 6 heads
-    [](const auto& i) {
-      return case_name(i.param.c) + "_ck" + std::to_string(i.param.checkpoint);
-    });
+    [](const auto& i) { return case_name(i.param.c) + "_ck" + std::to_string(i.param.checkpoint); });
 
 TEST(MambaBackward, AccumulatesIntoGradients) {
   const Problem p(Case{{64, 32, 8, 4}, 19, 2}, 9);
@@ -243,8 +246,12 @@ TEST(MambaBackward, AccumulatesIntoGradients) {
   auto add = [](std::vector<float>& a, const std::vector<float>& b) {
     for (size_t i = 0; i < a.size(); ++i) a[i] += b[i];
   };
-  for (auto [a, b] : {std::pair{&want.zxbc, &init.zxbc}, {&want.dt, &init.dt}, {&want.conv_w, &init.conv_w},
-                      {&want.conv_b, &init.conv_b}, {&want.dt_bias, &init.dt_bias}, {&want.a_log, &init.a_log},
+  for (auto [a, b] : {std::pair{&want.zxbc, &init.zxbc},
+                      {&want.dt, &init.dt},
+                      {&want.conv_w, &init.conv_w},
+                      {&want.conv_b, &init.conv_b},
+                      {&want.dt_bias, &init.dt_bias},
+                      {&want.a_log, &init.a_log},
                       {&want.d, &init.d}})
     add(*a, *b);
   expect_all_close(run_gpu(p, 4, {true, true}, &init), want);
@@ -279,12 +286,23 @@ TEST(MambaBackward, RejectsBadShapes) {
   EXPECT_THROW(test::run([&](vk::Recorder& r) { ops::mamba_train(r, zxbc, dt, w, dt, small, m); }), Error);
   ops::MambaWeights dw;
   dw.conv_b = test::empty_tensor(DType::F32, {64, 1, 1, 1}, "grad.conv_b");  // w has no conv bias
-  Tensor scratch = test::empty_tensor(
-      DType::F32, {int64_t(ops::mamba_backward_scratch_elems(m, 8, 1)), 1, 1, 1}, "scratch");
-  EXPECT_THROW(test::run([&](vk::Recorder& r) {
-                 ops::mamba_backward(r, zxbc, dt, w, saved, dt, zxbc, dt, dw, scratch, m);
-               }),
-               Error);
+  Tensor scratch =
+      test::empty_tensor(DType::F32, {int64_t(ops::mamba_backward_scratch_elems(m, 8, 1)), 1, 1, 1}, "scratch");
+  EXPECT_THROW(
+      test::run([&](vk::Recorder& r) { ops::mamba_backward(r, zxbc, dt, w, saved, dt, zxbc, dt, dw, scratch, m); }),
+      Error);
+}
+
+// ---- timing (DS_BENCH=1 only): a training window of a small student layer (d_model 384) ----
+TEST(MambaBench, TrainingWindow) {
+  if (!std::getenv("DS_BENCH")) GTEST_SKIP() << "set DS_BENCH=1 to time the training Mamba core";
+  const Problem p(Case{{384, 128, 16, 4}, 512, 1}, 3);
+  run_gpu(p, 16);  // pipelines compiled, buffers touched
+  const auto t0 = std::chrono::steady_clock::now();
+  run_gpu(p, 16);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("[bench] mamba d_inner 384 d_xb 128 d_state 16, 512 tokens: forward + backward %.1f ms (with uploads)\n",
+              ms);
 }
 
 }  // namespace

@@ -77,9 +77,8 @@ Problem check_problem(const char* op, const Tensor& q, const Tensor& k, const Te
   check_f32(op, w.fm_k, {F, hd, s.n_state, 1}, "key feature map", dev);
   DS_CHECK(s.n_fm_q >= 1 && nh % s.n_fm_q == 0, "[", op, "] ", nh, " query heads over ", s.n_fm_q,
            " query feature maps (", w.fm_q.name, ")");
-  DS_CHECK(s.n_state >= 1 && nh % s.n_state == 0 && s.n_state % nkv == 0, "[", op, "] key feature maps ",
-           w.fm_k.name, ": ", s.n_state, " maps must divide ", nh, " query heads and be a multiple of ", nkv,
-           " kv heads");
+  DS_CHECK(s.n_state >= 1 && nh % s.n_state == 0 && s.n_state % nkv == 0, "[", op, "] key feature maps ", w.fm_k.name,
+           ": ", s.n_state, " maps must divide ", nh, " query heads and be a multiple of ", nkv, " kv heads");
   if (w.window_factor) check_f32(op, w.window_factor, {nh, 1, 1, 1}, "window factor", dev);
   DS_CHECK(4 * size_t(hd + F) + 256 <= dev.props().limits.maxComputeSharedMemorySize, "[", op, "] head_dim ", hd,
            " and ", F, " features exceed the device's shared memory");
@@ -166,9 +165,9 @@ void linear_mixer_train(vk::Recorder& rec, const Tensor& q, const Tensor& k, con
   const push::LinearMixerTrainPush pc = push_of(pr, w, options);
   const uint32_t b = tile_size(dev, op, s, 3, 2, 1);
   auto& p = dev.pipeline("linmix_train", 8, sizeof pc, {b * b, uint32_t(s.head_dim), uint32_t(ff), b});
-  rec.dispatch(p, {q.buf, k.buf, v.buf, phi_q.buf, phi_k.buf, w.window_factor ? w.window_factor.buf : q.buf, out.buf,
-                   stats.buf},
-               0b11000000, &pc, div_up(pr.T, b), uint32_t(s.n_heads), uint32_t(pr.S), op);
+  rec.dispatch(
+      p, {q.buf, k.buf, v.buf, phi_q.buf, phi_k.buf, w.window_factor ? w.window_factor.buf : q.buf, out.buf, stats.buf},
+      0b11000000, &pc, div_up(pr.T, b), uint32_t(s.n_heads), uint32_t(pr.S), op);
 }
 
 void linear_mixer_backward(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v,
@@ -197,9 +196,10 @@ void linear_mixer_backward(vk::Recorder& rec, const Tensor& q, const Tensor& k, 
     check_binding(op, *t, dev);
     check_type(op, *t, DType::F32);
   }
-  DS_CHECK(saved.n_elements() >= sp.total, "[", op, "] ", saved.name, " is smaller than linear_mixer_train_saved_elems");
-  DS_CHECK(scratch.n_elements() >= xp.total, "[", op, "] ", scratch.name, " has ", scratch.n_elements(),
-           " F32, need ", xp.total, " (linear_mixer_backward_scratch_elems)");
+  DS_CHECK(saved.n_elements() >= sp.total, "[", op, "] ", saved.name,
+           " is smaller than linear_mixer_train_saved_elems");
+  DS_CHECK(scratch.n_elements() >= xp.total, "[", op, "] ", scratch.name, " has ", scratch.n_elements(), " F32, need ",
+           xp.total, " (linear_mixer_backward_scratch_elems)");
   auto view = [](const Tensor& whole, int64_t at, std::array<int64_t, 4> ne, const char* name) {
     return sub_tensor(whole, at, ne, cat(whole.name, ".", name));
   };
@@ -220,14 +220,17 @@ void linear_mixer_backward(vk::Recorder& rec, const Tensor& q, const Tensor& k, 
   pc.flags = tile_flags;
   const uint32_t bq = tile_size(dev, op, s, 4, 2, 4);
   auto& pq = dev.pipeline("linmix_train_backward_dq", 12, sizeof pc, {bq * bq, uint32_t(s.head_dim), uint32_t(ff), bq});
-  rec.dispatch(pq, {q.buf, k.buf, v.buf, out.buf, d_out.buf, phi_q.buf, phi_k.buf, logits, stats.buf, dq.buf,
-                    dphi_q.buf, row_sums.buf},
+  rec.dispatch(pq,
+               {q.buf, k.buf, v.buf, out.buf, d_out.buf, phi_q.buf, phi_k.buf, logits, stats.buf, dq.buf, dphi_q.buf,
+                row_sums.buf},
                0b111000000000, &pc, div_up(pr.T, bq), uint32_t(s.n_heads), uint32_t(pr.S), "linmix_train_backward_dq");
   // 2. Key side: dk (window part), dv, dphi_k.
   const uint32_t bk = tile_size(dev, op, s, 4, 2, 3);
-  auto& pk = dev.pipeline("linmix_train_backward_dkv", 12, sizeof pc, {bk * bk, uint32_t(s.head_dim), uint32_t(ff), bk});
-  rec.dispatch(pk, {q.buf, k.buf, v.buf, d_out.buf, phi_q.buf, phi_k.buf, logits, stats.buf, row_sums.buf, dk.buf,
-                    dv.buf, dphi_k.buf},
+  auto& pk =
+      dev.pipeline("linmix_train_backward_dkv", 12, sizeof pc, {bk * bk, uint32_t(s.head_dim), uint32_t(ff), bk});
+  rec.dispatch(pk,
+               {q.buf, k.buf, v.buf, d_out.buf, phi_q.buf, phi_k.buf, logits, stats.buf, row_sums.buf, dk.buf, dv.buf,
+                dphi_k.buf},
                0b111000000000, &pc, div_up(pr.T, bk), uint32_t(s.n_kv), uint32_t(pr.S), "linmix_train_backward_dkv");
   // 3. Through the feature maps into dq and dk (added), saving dy for the weights.
   const std::vector<uint32_t> fspec{k_threads, uint32_t(s.head_dim), uint32_t(F)};
@@ -250,8 +253,8 @@ void linear_mixer_backward(vk::Recorder& rec, const Tensor& q, const Tensor& k, 
     if (!mode.accumulate_params) rec.fill(dw.window_factor.buf.sub(0, dw.window_factor.n_bytes()), 0);
   } else if (dw.window_factor) {
     rec.dispatch(dev.pipeline("linmix_train_grad_wf", 3, sizeof pc, fspec),
-                 {row_sums.buf, w.window_factor.buf, dw.window_factor.buf}, 0b100, &pc, div_up(s.n_heads, k_threads),
-                 1, 1, "linmix_train_grad_wf");
+                 {row_sums.buf, w.window_factor.buf, dw.window_factor.buf}, 0b100, &pc, div_up(s.n_heads, k_threads), 1,
+                 1, "linmix_train_grad_wf");
   }
 }
 

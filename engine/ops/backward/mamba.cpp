@@ -115,16 +115,17 @@ void mamba_train(vk::Recorder& rec, const Tensor& zxbc, const Tensor& dt, const 
   DS_CHECK(size_t(saved.n_elements()) >= need, "[", op, "] ", saved.name, " has ", saved.n_elements(), " F32, ", S,
            " sequences of ", T, " tokens need ", need, " (mamba_train_saved_elems)");
   const push::MambaTrainPush pc = push_of(dims, T, S, plan, w);
-  auto& p = dev.pipeline("mamba_train_forward", 9, sizeof pc, {k_threads, uint32_t(dims.d_state), uint32_t(dims.d_conv)});
-  rec.dispatch(p, {zxbc.buf, dt.buf, w.conv_w.buf, w.conv_b ? w.conv_b.buf : w.d.buf,
-                   w.dt_bias ? w.dt_bias.buf : w.d.buf, w.a_log.buf, w.d.buf, saved.buf, y.buf},
+  auto& p =
+      dev.pipeline("mamba_train_forward", 9, sizeof pc, {k_threads, uint32_t(dims.d_state), uint32_t(dims.d_conv)});
+  rec.dispatch(p,
+               {zxbc.buf, dt.buf, w.conv_w.buf, w.conv_b ? w.conv_b.buf : w.d.buf, w.dt_bias ? w.dt_bias.buf : w.d.buf,
+                w.a_log.buf, w.d.buf, saved.buf, y.buf},
                0b110000000, &pc, div_up(dims.d_inner, k_threads), uint32_t(S), 1, op);
 }
 
-void mamba_backward(vk::Recorder& rec, const Tensor& zxbc, const Tensor& dt, const MambaWeights& w,
-                    const Tensor& saved, const Tensor& dy, const Tensor& d_zxbc, const Tensor& d_dt,
-                    const MambaWeights& dw, const Tensor& scratch, const MambaDims& dims,
-                    const MambaTrainOptions& opt, const GradMode& mode) {
+void mamba_backward(vk::Recorder& rec, const Tensor& zxbc, const Tensor& dt, const MambaWeights& w, const Tensor& saved,
+                    const Tensor& dy, const Tensor& d_zxbc, const Tensor& d_dt, const MambaWeights& dw,
+                    const Tensor& scratch, const MambaDims& dims, const MambaTrainOptions& opt, const GradMode& mode) {
   const char* op = "mamba_backward";
   Device& dev = rec.device();
   const auto [T, S] = check_inputs(op, zxbc, dt, w, dims, dev);
@@ -138,8 +139,8 @@ void mamba_backward(vk::Recorder& rec, const Tensor& zxbc, const Tensor& dt, con
   DS_CHECK(!dw.dt_bias || w.dt_bias, "[", op, "] ", dw.dt_bias.name, ": a dt bias gradient for a mixer without one");
   const Plan plan = plan_of(int(T), opt);
   check_binding(op, saved, dev);
-  DS_CHECK(size_t(saved.n_elements()) >= mamba_train_saved_elems(dims, int(T), int(S), opt), "[", op, "] ",
-           saved.name, " is smaller than mamba_train_saved_elems (the same checkpoint_tokens as the forward?)");
+  DS_CHECK(size_t(saved.n_elements()) >= mamba_train_saved_elems(dims, int(T), int(S), opt), "[", op, "] ", saved.name,
+           " is smaller than mamba_train_saved_elems (the same checkpoint_tokens as the forward?)");
   const Layout l = layout_of(dims, T, S, plan);
   check_binding(op, scratch, dev);
   check_type(op, scratch, DType::F32);
@@ -162,9 +163,9 @@ void mamba_backward(vk::Recorder& rec, const Tensor& zxbc, const Tensor& dt, con
   const uint32_t heads_per_group = std::max<uint32_t>(1, k_threads / uint32_t(ds));
   const uint32_t wg = heads_per_group * uint32_t(ds);
   auto& pb = dev.pipeline("mamba_train_backward", 12, sizeof pc, {wg, uint32_t(ds), uint32_t(dims.d_conv)});
-  rec.dispatch(pb, {zxbc.buf, dt.buf, w.conv_w.buf, w.conv_b ? w.conv_b.buf : w.d.buf,
-                    w.dt_bias ? w.dt_bias.buf : w.d.buf, w.a_log.buf, w.d.buf, saved.buf, dy.buf, d_zxbc.buf,
-                    d_dt.buf, scratch.buf},
+  rec.dispatch(pb,
+               {zxbc.buf, dt.buf, w.conv_w.buf, w.conv_b ? w.conv_b.buf : w.d.buf, w.dt_bias ? w.dt_bias.buf : w.d.buf,
+                w.a_log.buf, w.d.buf, saved.buf, dy.buf, d_zxbc.buf, d_dt.buf, scratch.buf},
                0b111000000000, &pc, div_up(dims.n_heads(), heads_per_group), uint32_t(S), 1, op);
   // 2. x and B rows: sums over the heads sharing a group.
   auto& pr = dev.pipeline("mamba_train_reduce_rows", 2, sizeof pc, {k_threads, uint32_t(ds), uint32_t(dims.d_conv)});

@@ -22,8 +22,7 @@ struct MambaTrainOptions {
 
 // F32 elements of `saved` (the checkpoints) and of the backward's `scratch`.
 size_t mamba_train_saved_elems(const MambaDims& dims, int n_tokens, int n_seqs, const MambaTrainOptions& opt = {});
-size_t mamba_backward_scratch_elems(const MambaDims& dims, int n_tokens, int n_seqs,
-                                    const MambaTrainOptions& opt = {});
+size_t mamba_backward_scratch_elems(const MambaDims& dims, int n_tokens, int n_seqs, const MambaTrainOptions& opt = {});
 
 // y = the mixer core (ops::mamba_mixer's maths) of n_seqs sequences of n_tokens, each from a zero state.
 // zxbc: F32 [2*d_inner + 2*d_xb, n_tokens, n_seqs]; dt: F32 [d_inner, n_tokens, n_seqs] (dt_proj output including
@@ -37,10 +36,10 @@ void mamba_train(vk::Recorder& rec, const Tensor& zxbc, const Tensor& dt, const 
 // [d_conv, d_inner]), conv_b, dt_bias [d_inner], a_log [d_state, d_inner], d [d_inner] -- each may be empty (not
 // wanted); conv_b / dt_bias only where w has them. mode: = or += for the input (d_zxbc, d_dt) and the parameter
 // gradients. scratch: F32, mamba_backward_scratch_elems. Deterministic: no atomics, sums in a fixed order.
-void mamba_backward(vk::Recorder& rec, const Tensor& zxbc, const Tensor& dt, const MambaWeights& w,
-                    const Tensor& saved, const Tensor& dy, const Tensor& d_zxbc, const Tensor& d_dt,
-                    const MambaWeights& dw, const Tensor& scratch, const MambaDims& dims,
-                    const MambaTrainOptions& opt = {}, const GradMode& mode = {});
+void mamba_backward(vk::Recorder& rec, const Tensor& zxbc, const Tensor& dt, const MambaWeights& w, const Tensor& saved,
+                    const Tensor& dy, const Tensor& d_zxbc, const Tensor& d_dt, const MambaWeights& dw,
+                    const Tensor& scratch, const MambaDims& dims, const MambaTrainOptions& opt = {},
+                    const GradMode& mode = {});
 
 }  // namespace ops
 }  // namespace ds

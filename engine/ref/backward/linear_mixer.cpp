@@ -203,8 +203,8 @@ void linear_mixer_backward(std::span<const T> q, std::span<const T> k, std::span
           }
           dlf += gr[size_t(j)] * dot(pq, pk);
         }
-        feature_map_backward(hv.fq[size_t(i)], dphi_q, hv.q_row(i), &p.fm_q[hv.map_q * wsize], hd, F,
-                             &dq[hv.q_off(i)], &dfm_q[hv.map_q * wsize]);
+        feature_map_backward(hv.fq[size_t(i)], dphi_q, hv.q_row(i), &p.fm_q[hv.map_q * wsize], hd, F, &dq[hv.q_off(i)],
+                             &dfm_q[hv.map_q * wsize]);
       }
       if (d.window > 0 && !p.window_logit.empty())
         dlogit[size_t(h)] += hv.wf * (1 - hv.wf) * (dwf - (d.affine ? dlf : 0.0));
@@ -213,8 +213,8 @@ void linear_mixer_backward(std::span<const T> q, std::span<const T> k, std::span
     for (int j = 0; j < n; ++j)
       for (int s = 0; s < d.n_state; ++s) {
         const auto& hv = views[size_t(s) * (d.n_heads / d.n_state)];  // a query head of state head s
-        feature_map_backward(hv.fk[size_t(j)], dphi_k[size_t(j) * d.n_state + s], hv.k_row(j),
-                             &p.fm_k[s * wsize], hd, F, &dk[hv.k_off(j)], &dfm_k[s * wsize]);
+        feature_map_backward(hv.fk[size_t(j)], dphi_k[size_t(j) * d.n_state + s], hv.k_row(j), &p.fm_k[s * wsize], hd,
+                             F, &dk[hv.k_off(j)], &dfm_k[s * wsize]);
       }
   }
   auto store = [](const std::vector<double>& from, std::span<T> to) {
@@ -228,13 +228,13 @@ void linear_mixer_backward(std::span<const T> q, std::span<const T> k, std::span
   store(dlogit, g.window_logit);
 }
 
-#define DS_INSTANTIATE(T)                                                                                            \
-  template void linear_mixer_train_forward<T>(std::span<const T>, std::span<const T>, std::span<const T>,          \
-                                              const LinearMixerDims&, const LinearMixerTrainParams<T>&, int, int,  \
-                                              std::span<T>);                                                       \
-  template void linear_mixer_backward<T>(std::span<const T>, std::span<const T>, std::span<const T>,               \
-                                         std::span<const T>, const LinearMixerDims&,                               \
-                                         const LinearMixerTrainParams<T>&, int, int, const LinearMixerGrads<T>&);
+#define DS_INSTANTIATE(T)                                                                                              \
+  template void linear_mixer_train_forward<T>(std::span<const T>, std::span<const T>, std::span<const T>,              \
+                                              const LinearMixerDims&, const LinearMixerTrainParams<T>&, int, int,      \
+                                              std::span<T>);                                                           \
+  template void linear_mixer_backward<T>(std::span<const T>, std::span<const T>, std::span<const T>,                   \
+                                         std::span<const T>, const LinearMixerDims&, const LinearMixerTrainParams<T>&, \
+                                         int, int, const LinearMixerGrads<T>&);
 DS_INSTANTIATE(float)
 DS_INSTANTIATE(double)
 #undef DS_INSTANTIATE

@@ -68,9 +68,8 @@ void mamba_train_forward(const MambaDims& dims, std::span<const T> zxbc, std::sp
 }
 
 template <class T>
-void mamba_backward(const MambaDims& dims, std::span<const T> zxbc, std::span<const T> dt,
-                    const MambaTrainParams<T>& p, std::span<const T> dy, const MambaGrads<T>& g, int n_tokens,
-                    int n_seqs) {
+void mamba_backward(const MambaDims& dims, std::span<const T> zxbc, std::span<const T> dt, const MambaTrainParams<T>& p,
+                    std::span<const T> dy, const MambaGrads<T>& g, int n_tokens, int n_seqs) {
   dims.check("ref::mamba_backward");
   const int N = dims.d_state, K = dims.d_conv, rows = dims.zxbc_rows(), di = dims.d_inner;
   std::vector<double> dzxbc(zxbc.size(), 0.0), ddt(dt.size(), 0.0), dconv_w(size_t(di) * K, 0.0),
@@ -132,11 +131,11 @@ void mamba_backward(const MambaDims& dims, std::span<const T> zxbc, std::span<co
   store(dd, g.d);
 }
 
-#define DS_INSTANTIATE(T)                                                                                             \
-  template void mamba_train_forward<T>(const MambaDims&, std::span<const T>, std::span<const T>,                      \
-                                       const MambaTrainParams<T>&, std::span<T>, int, int);                           \
-  template void mamba_backward<T>(const MambaDims&, std::span<const T>, std::span<const T>, const MambaTrainParams<T>&, \
-                                  std::span<const T>, const MambaGrads<T>&, int, int);
+#define DS_INSTANTIATE(T)                                                                        \
+  template void mamba_train_forward<T>(const MambaDims&, std::span<const T>, std::span<const T>, \
+                                       const MambaTrainParams<T>&, std::span<T>, int, int);      \
+  template void mamba_backward<T>(const MambaDims&, std::span<const T>, std::span<const T>,      \
+                                  const MambaTrainParams<T>&, std::span<const T>, const MambaGrads<T>&, int, int);
 DS_INSTANTIATE(float)
 DS_INSTANTIATE(double)
 #undef DS_INSTANTIATE

@@ -37,8 +37,7 @@ void mamba_train_forward(const MambaDims& dims, std::span<const T> zxbc, std::sp
 //   dx (the group's row) += sum_i conv_w[i] dpre_{t+d_conv-1-i}
 // ddt is also the gradient of the dt projection's output (its bias gets sum_t ddt from there too).
 template <class T>
-void mamba_backward(const MambaDims& dims, std::span<const T> zxbc, std::span<const T> dt,
-                    const MambaTrainParams<T>& p, std::span<const T> dy, const MambaGrads<T>& g, int n_tokens,
-                    int n_seqs);
+void mamba_backward(const MambaDims& dims, std::span<const T> zxbc, std::span<const T> dt, const MambaTrainParams<T>& p,
+                    std::span<const T> dy, const MambaGrads<T>& g, int n_tokens, int n_seqs);
 
 }  // namespace ds::ref
