@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "distilscope/device.h"
 #include "vk/check.h"
@@ -31,6 +32,29 @@ std::string describe_all(const std::vector<vk::PhysicalCandidate>& all) {
              c.info.usable ? "usable" : c.info.reason, ")");
   return s.empty() ? " (no Vulkan devices found)" : s;
 }
+
+// For presentation: a queue family with graphics, compute and timestamps (the UI draws and the
+// engine computes on the same queue), if the device has one.
+std::optional<uint32_t> graphics_compute_family(VkPhysicalDevice pd) {
+  uint32_t n = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, nullptr);
+  std::vector<VkQueueFamilyProperties> qf(n);
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, qf.data());
+  const VkQueueFlags want = VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT;
+  for (uint32_t q = 0; q < n; ++q)
+    if ((qf[q].queueFlags & want) == want && qf[q].timestampValidBits > 0) return q;
+  return std::nullopt;
+}
+
+bool device_has_extension(VkPhysicalDevice pd, const char* name) {
+  uint32_t n = 0;
+  vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, nullptr);
+  std::vector<VkExtensionProperties> exts(n);
+  vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, exts.data());
+  for (auto& e : exts)
+    if (std::strcmp(e.extensionName, name) == 0) return true;
+  return false;
+}
 }  // namespace
 
 std::vector<DeviceInfo> list_devices() {
@@ -43,7 +67,7 @@ std::vector<DeviceInfo> list_devices() {
 std::unique_ptr<Device> Device::open(const DeviceOptions& opts) {
   std::unique_ptr<Device> dev(new Device());
   dev->profile_ = opts.profile;
-  dev->instance_ = std::make_unique<vk::Instance>(opts.validation || env_flag("DS_VALIDATION"));
+  dev->instance_ = std::make_unique<vk::Instance>(opts.validation || env_flag("DS_VALIDATION"), opts.presentation);
   auto all = dev->instance_->survey();
 
   const vk::PhysicalCandidate* pick = nullptr;
@@ -73,6 +97,10 @@ std::unique_ptr<Device> Device::open(const DeviceOptions& opts) {
   dev->info_ = pick->info;
   dev->physical_ = pick->handle;
   dev->queue_family_ = pick->queue_family;
+  if (opts.presentation) {
+    if (auto family = graphics_compute_family(dev->physical_)) dev->queue_family_ = *family;
+    dev->can_present_ = device_has_extension(dev->physical_, VK_KHR_SWAPCHAIN_EXTENSION_NAME);
+  }
   vkGetPhysicalDeviceProperties(dev->physical_, &dev->props_);
   vkGetPhysicalDeviceMemoryProperties(dev->physical_, &dev->mem_props_);
   VkPhysicalDeviceSubgroupProperties sg{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
@@ -99,6 +127,7 @@ std::unique_ptr<Device> Device::open(const DeviceOptions& opts) {
   f2.features.shaderInt64 = supported.shaderInt64;
 
   std::vector<const char*> exts(std::begin(vk::k_required_device_extensions), std::end(vk::k_required_device_extensions));
+  if (dev->can_present_) exts.push_back(VK_KHR_SWAPCHAIN_EXTENSION_NAME);
   VkDeviceCreateInfo ci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, &f2};
   ci.queueCreateInfoCount = 1;
   ci.pQueueCreateInfos = &qi;
@@ -129,6 +158,7 @@ Device::~Device() {
 }
 
 VkInstance Device::instance() const { return instance_->handle(); }
+const std::vector<std::string>& Device::instance_extensions() const { return instance_->extensions(); }
 
 const vk::Pipeline& Device::pipeline(const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,
                                      const std::vector<uint32_t>& spec) {

@@ -41,6 +41,11 @@ struct DeviceOptions {
   bool validation = false;
   bool profile = false;           // per-op GPU timestamps
   bool pipeline_cache = true;     // load/save the VkPipelineCache under the user cache dir
+  // For a UI that draws on the same VkDevice: the instance also gets VK_KHR_surface and the
+  // platform surface extensions the loader offers (xcb, xlib, wayland), the device VK_KHR_swapchain
+  // when offered, and the queue is taken from a family with graphics + compute. Headless use
+  // (the default) is unchanged.
+  bool presentation = false;
 };
 
 // Lists every physical device in selection order (usable first by type, then unusable ones).
@@ -59,6 +64,12 @@ class Device {
 
   const DeviceInfo& info() const { return info_; }
   bool profiling() const { return profile_; }
+  // Opened with DeviceOptions::presentation and the device offers VK_KHR_swapchain; the queue
+  // then also supports graphics when any family does.
+  bool can_present() const { return can_present_; }
+  // Instance extensions enabled (VK_KHR_surface, VK_KHR_xcb_surface, ...): what a windowing
+  // layer wrapping instance() may rely on.
+  const std::vector<std::string>& instance_extensions() const;
 
   // --- Vulkan handles (for the engine and for a UI sharing the device) ---
   VkInstance instance() const;
@@ -91,6 +102,7 @@ class Device {
   Device() = default;
   DeviceInfo info_;
   bool profile_ = false;
+  bool can_present_ = false;
   std::unique_ptr<vk::Instance> instance_;
   VkPhysicalDevice physical_ = VK_NULL_HANDLE;
   VkDevice device_ = VK_NULL_HANDLE;

@@ -1,0 +1,257 @@
+// AutoTest: the scripted end-to-end run (see autotest.h). A test driver may spin local event loops
+// while it waits; the app itself never does.
+#include "app/desktop/autotest.h"
+
+#include <QApplication>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QFileInfo>
+#include <QImage>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSet>
+#include <QTimer>
+
+#include "app/desktop/chat/chat_panel.h"
+#include "app/desktop/explorer/imgui_window.h"
+#include "app/desktop/main_window.h"
+#include "distilscope/device.h"
+
+namespace ds::app {
+
+namespace {
+// Frame costs between two FrameStats readings, for the report.
+QJsonObject frame_costs(const ImGuiWindow::FrameStats& a, const ImGuiWindow::FrameStats& b, double ms) {
+  const double n = double(std::max<uint64_t>(b.frames - a.frames, 1));
+  QJsonObject o;
+  o["frames"] = qint64(b.frames - a.frames);
+  o["frames_per_s"] = double(b.frames - a.frames) * 1000.0 / ms;
+  o["build_ms_per_frame"] = (b.build_ms - a.build_ms) / n;
+  o["record_submit_present_ms_per_frame"] = (b.render_ms - a.render_ms) / n;
+  o["ticks_gpu_still_busy"] = qint64(b.busy_ticks - a.busy_ticks);
+  o["acquire_ms_per_frame"] = (b.acquire_ms - a.acquire_ms) / n;
+  o["record_ms_per_frame"] = (b.record_ms - a.record_ms) / n;
+  o["submit_ms_per_frame"] = (b.submit_ms - a.submit_ms) / n;
+  o["present_ms_per_frame"] = (b.present_ms - a.present_ms) / n;
+  return o;
+}
+
+// Distinct colours in a sample of pixels: a blank or single-colour image has very few.
+int distinct_colors(const QImage& img) {
+  QSet<QRgb> seen;
+  for (int y = 0; y < img.height(); y += 3)
+    for (int x = 0; x < img.width(); x += 3) seen.insert(img.pixel(x, y));
+  return int(seen.size());
+}
+}  // namespace
+
+AutoTest::AutoTest(MainWindow& window, AutoTestOptions options, QObject* parent)
+    : QObject(parent), w_(window), o_(std::move(options)) {}
+
+void AutoTest::start() {
+  QTimer::singleShot(0, this, &AutoTest::run);
+}
+
+bool AutoTest::wait_until(const std::function<bool()>& done, int timeout_ms) {
+  QElapsedTimer t;
+  t.start();
+  while (!done()) {
+    if (t.elapsed() > timeout_ms) return false;
+    QEventLoop loop;
+    QTimer::singleShot(20, &loop, &QEventLoop::quit);
+    loop.exec();
+  }
+  return true;
+}
+
+void AutoTest::check(bool ok, const QString& what) {
+  if (!ok) failures_ << what;
+  std::fprintf(stderr, "[autotest] %s: %s\n", ok ? "ok  " : "FAIL", qPrintable(what));
+}
+
+void AutoTest::run() {
+  QDir().mkpath(o_.out_dir);
+  QElapsedTimer clock;
+  clock.start();
+  const bool ready = wait_until([&] { return (w_.explorer() && w_.modelLoaded()) || !w_.errors().isEmpty(); }, 180000);
+  check(ready && w_.errors().isEmpty(), "device, explorer surface and model ready (" +
+                                            (w_.errors().isEmpty() ? QString("no errors") : w_.errors().join("; ")) + ")");
+  if (!w_.explorer() || !w_.modelLoaded()) return finish();
+  report_["startup_s"] = double(clock.elapsed()) / 1000.0;
+  report_["present_mode"] = w_.explorer()->presentMode();
+  report_["font"] = w_.explorer()->fontFile();
+  check(!w_.explorer()->fontFile().isEmpty(), "ImGui uses a real font file with the label glyph ranges");
+
+  // 1. A chat turn with French and Arabic text; tokens stream into the conversation.
+  int tokens = 0;
+  bool finished = false;
+  GenerationSummary summary;
+  auto c1 = connect(w_.host().worker(), &EngineWorker::tokenGenerated, this, [&](const TokenChunk&) { ++tokens; });
+  auto c2 = connect(&w_.chat(), &ChatController::replyFinished, this, [&](const GenerationSummary& s) {
+    finished = true;
+    summary = s;
+  });
+  GenerationSettings settings;
+  settings.sampling.temperature = 0;
+  settings.max_tokens = 48;
+  w_.chat().setSettings(settings);
+  check(w_.chat().send(o_.prompt), "prompt sent");
+  check(wait_until([&] { return finished; }, 120000), "reply finished");
+  report_["reply_tokens"] = tokens;
+  report_["reply_stop_reason"] = summary.stop_reason;
+  report_["reply_text"] = w_.chat().conversation()->rowCount() > 0
+                              ? w_.chat().conversation()->entry(w_.chat().conversation()->rowCount() - 1).text
+                              : QString();
+  check(tokens >= std::min(o_.min_tokens, summary.generated) && summary.generated > 0,
+        QString("tokens streamed to the chat (%1)").arg(tokens));
+  w_.chatPanel()->grab().save(o_.out_dir + "/chat.png");
+  screenshots_ << "chat.png";
+
+  measure_generation();
+  disconnect(c1);
+  disconnect(c2);
+  screenshot_panels();
+  exports();
+  finish();
+}
+
+void AutoTest::measure_generation() {
+  ImGuiWindow* ex = w_.explorer();
+  // Idle frame rate, on the attention map (the heaviest panel).
+  ex->selectPanel(ui::Panel::Attention);
+  wait_until([] { return false; }, 600);
+  uint64_t f0 = ex->framesPresented();
+  auto s0 = ex->frameStats();
+  QElapsedTimer t;
+  t.start();
+  wait_until([] { return false; }, 2500);
+  const double idle_fps = double(ex->framesPresented() - f0) * 1000.0 / double(t.elapsed());
+  report_["frames_idle"] = frame_costs(s0, ex->frameStats(), double(t.elapsed()));
+  report_["fps_idle"] = idle_fps;
+  check(idle_fps >= 30.0, QString("explorer frame rate idle %1 frames/s (>= 30)").arg(idle_fps, 0, 'f', 1));
+
+  // While generating a long reply on the same queue; then Stop.
+  ex->selectPanel(ui::Panel::Throughput);
+  int tokens = 0;
+  bool finished = false;
+  GenerationSummary summary;
+  auto c1 = connect(w_.host().worker(), &EngineWorker::tokenGenerated, this, [&](const TokenChunk&) { ++tokens; });
+  auto c2 = connect(&w_.chat(), &ChatController::replyFinished, this, [&](const GenerationSummary& s) {
+    finished = true;
+    summary = s;
+  });
+  GenerationSettings settings;
+  settings.sampling.temperature = 0.8f;
+  settings.sampling.seed = 3;
+  settings.max_tokens = 100000;  // until the context is full or Stop
+  w_.chat().setSettings(settings);
+  w_.chat().newConversation();
+  w_.chat().send("Once upon a time");
+  wait_until([&] { return tokens > 0 || finished; }, 60000);
+  f0 = ex->framesPresented();
+  s0 = ex->frameStats();
+  const int tokens0 = tokens;
+  t.restart();
+  wait_until([&] { return finished; }, 3000);
+  const double gen_ms = double(t.elapsed());
+  report_["frames_generating"] = frame_costs(s0, ex->frameStats(), gen_ms);
+  const double gen_fps = double(ex->framesPresented() - f0) * 1000.0 / gen_ms;
+  report_["fps_generating"] = gen_fps;
+  report_["tokens_per_s_while_drawing"] = double(tokens - tokens0) * 1000.0 / gen_ms;
+  report_["generating_window_ms"] = gen_ms;
+  if (gen_ms >= 1000)
+    check(gen_fps >= 30.0, QString("explorer frame rate while generating %1 frames/s (>= 30)").arg(gen_fps, 0, 'f', 1));
+  else
+    std::fprintf(stderr, "[autotest] note: the reply ended after %.0f ms, too soon to measure the frame rate\n", gen_ms);
+  if (!finished) {
+    QElapsedTimer s;
+    s.start();
+    w_.chat().stop();
+    check(wait_until([&] { return finished; }, 10000), "Stop ends the reply");
+    report_["stop_to_finished_ms"] = double(s.elapsed());
+    report_["stop_reason"] = summary.stop_reason;
+    check(summary.stop_reason == "cancelled", "the stopped reply reports 'cancelled' (" + summary.stop_reason + ")");
+  } else {
+    report_["stop_reason"] = summary.stop_reason + " (finished before Stop)";
+  }
+  disconnect(c1);
+  disconnect(c2);
+}
+
+void AutoTest::screenshot_panels() {
+  ImGuiWindow* ex = w_.explorer();
+  struct Shot {
+    const char* name;
+    ui::Panel panel;
+    ui::AttentionMode mode;
+  };
+  const Shot shots[] = {{"attention_map", ui::Panel::Attention, ui::AttentionMode::Map},
+                        {"attention_heads", ui::Panel::Attention, ui::AttentionMode::HeadsGrid},
+                        {"attention_overview", ui::Panel::Attention, ui::AttentionMode::Overview},
+                        {"activations", ui::Panel::Activations, ui::AttentionMode::Map},
+                        {"divergence", ui::Panel::Divergence, ui::AttentionMode::Map},
+                        {"throughput", ui::Panel::Throughput, ui::AttentionMode::Map},
+                        {"gallery", ui::Panel::Gallery, ui::AttentionMode::Map}};
+  for (const Shot& s : shots) {
+    w_.showExplorerPanel(int(s.panel));
+    ex->workspaceState().attention.mode = s.mode;
+    wait_until([&] { return ex->currentPanel() == s.panel; }, 5000);
+    wait_until([] { return false; }, 400);  // a few frames to settle
+    QImage img;
+    ex->captureNextFrame([&](const QImage& i) { img = i; });
+    wait_until([&] { return !img.isNull(); }, 10000);
+    const QString file = QString("panel_%1.png").arg(s.name);
+    const bool saved = !img.isNull() && img.save(o_.out_dir + "/" + file);
+    const int colors = img.isNull() ? 0 : distinct_colors(img);
+    check(saved && colors >= 16, QString("%1: swapchain readback %2x%3, %4 colours").arg(file).arg(img.width())
+                                     .arg(img.height()).arg(colors));
+    screenshots_ << file;
+  }
+  w_.grab().save(o_.out_dir + "/window.png");
+  screenshots_ << "window.png";
+}
+
+void AutoTest::exports() {
+  ImGuiWindow* ex = w_.explorer();
+  w_.showExplorerPanel(int(ui::Panel::Attention));
+  ex->workspaceState().attention.mode = ui::AttentionMode::Map;
+  wait_until([] { return false; }, 300);
+  QStringList written;
+  auto c = connect(ex, &ImGuiWindow::exported, this, [&](const QString& p) { written << p; });
+  for (ui::ExportKind k : {ui::ExportKind::Csv, ui::ExportKind::Json, ui::ExportKind::Png}) {
+    const int before = int(written.size());
+    ex->requestExport(k);
+    const bool ok = wait_until([&] { return written.size() > before; }, 10000);
+    check(ok && QFileInfo(written.last()).size() > 0,
+          "export " + (ok ? QFileInfo(written.last()).fileName() : QString::number(int(k))));
+  }
+  disconnect(c);
+  QJsonArray files;
+  for (const QString& f : written) files << f;
+  report_["exports"] = files;
+}
+
+void AutoTest::finish() {
+  const uint64_t messages = validation_message_count();
+  report_["validation_messages"] = qint64(messages);
+  check(messages == 0, QString("no Vulkan validation messages (%1%2)")
+                           .arg(messages)
+                           .arg(messages ? "; last: " + QString::fromStdString(last_validation_message()) : QString()));
+  if (w_.explorer()) report_["frames_presented"] = qint64(w_.explorer()->framesPresented());
+  QJsonArray shots, fails;
+  for (const QString& s : screenshots_) shots << s;
+  for (const QString& f : failures_) fails << f;
+  report_["screenshots"] = shots;
+  report_["failures"] = fails;
+  report_["errors"] = QJsonArray::fromStringList(w_.errors());
+  QFile f(o_.out_dir + "/report.json");
+  if (f.open(QIODevice::WriteOnly)) f.write(QJsonDocument(report_).toJson());
+  const int code = failures_.isEmpty() ? 0 : 1;
+  std::fprintf(stderr, "[autotest] %s (%lld failures); report: %s/report.json\n", code ? "FAILED" : "PASSED",
+               qlonglong(failures_.size()), qPrintable(o_.out_dir));
+  w_.close();
+  QCoreApplication::exit(code);
+}
+
+}  // namespace ds::app
