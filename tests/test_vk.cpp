@@ -85,6 +85,10 @@ TEST(Devices, PresentationAddsSurfaceExtensionsAndSwapchainOnly) {
   EXPECT_TRUE(has(dev->instance_extensions(), "VK_KHR_surface"));
   EXPECT_TRUE(has(dev->instance_extensions(), "VK_KHR_xcb_surface") || has(dev->instance_extensions(), "VK_KHR_wayland_surface"));
   EXPECT_TRUE(dev->can_present()) << dev->info().name << " offers no VK_KHR_swapchain";
+  // A separate UI queue has its own lock; a shared one shares the engine's.
+  if (dev->ui_queue() == dev->queue()) EXPECT_EQ(&dev->ui_queue_mutex(), &dev->queue_mutex());
+  else EXPECT_NE(&dev->ui_queue_mutex(), &dev->queue_mutex());
+  EXPECT_EQ(test::device().ui_queue(), test::device().queue());
   // The device still computes: a bandwidth pass runs on it.
   EXPECT_GT(measure_bandwidth(*dev, 1 << 20, 2).read_gbs, 0.0);
 }

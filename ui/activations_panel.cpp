@@ -33,6 +33,7 @@ void draw_token_details(const ActivationSnapshot& snap, const TokenText& token_t
   PlotSeries series[] = {res, mix, mlp};
   PlotSpec ps;
   ps.x_label = "layer";
+  ps.integer_x = true;
   ps.y_label = "L2 norm";
   ps.y_min = 0;
   line_plot("norms_by_layer", series, ps, {width, 170});

@@ -94,6 +94,7 @@ bool draw_divergence_panel(std::span<const DivergenceSnapshot> students, const T
   const float font = ImGui::GetFontSize();
   PlotSpec ps;
   ps.x_label = "token position";
+  ps.integer_x = true;
   ps.y_label = v.reverse_kl ? "KL(student||teacher), nats" : "KL(teacher||student), nats";
   ps.y_min = 0;
   ps.x_min = -0.5f;

@@ -18,13 +18,16 @@ const std::string* label_at(const std::vector<std::string>* labels, int i) {
   return &(*labels)[size_t(i)];
 }
 
+// Colours are quantized to 96 levels (invisible steps) so that runs of equal neighbours merge.
 ImU32 cell_color(const HeatmapSpec& s, float v) {
+  constexpr float levels = 96.0f;
   if (s.diverging) {
     float h = s.hi > 0 ? s.hi : 1.0f;
-    return color_diverging(v / h);
+    return color_diverging(std::round(std::clamp(v / h, -1.0f, 1.0f) * levels) / levels);
   }
   float t = s.hi > s.lo ? (v - s.lo) / (s.hi - s.lo) : 0.0f;
-  return color_sequential(std::sqrt(std::clamp(t, 0.0f, 1.0f)));  // sqrt: small weights stay visible
+  t = std::sqrt(std::clamp(t, 0.0f, 1.0f));  // sqrt: small weights stay visible
+  return color_sequential(std::round(t * levels) / levels);
 }
 
 // Zoom by the wheel around the mouse, pan by dragging, fit on double-click; keeps offsets in range.
@@ -53,8 +56,18 @@ void draw_cells(ImDrawList* dl, const HeatmapSpec& s, const HeatmapView& v, ImVe
   const int c_begin = int(v.offset_x) / kx * kx, r_begin = int(v.offset_y) / ky * ky;
   const int c_end = std::min(s.cols, int(std::ceil(v.offset_x + vis_cols)));
   const int r_end = std::min(s.rows, int(std::ceil(v.offset_y + vis_rows)));
+  // Adjacent blocks of a row with the same colour are drawn as one rectangle: on a software
+  // rasterizer the cost is per triangle, and attention maps have long runs of near-zero weights.
   for (int r = r_begin; r < r_end; r += ky) {
     const int r_stop = std::min(r + ky, s.rows);
+    const float y0 = p0.y + (float(r) - v.offset_y) * ch, y1 = y0 + float(r_stop - r) * ch;
+    float run_x0 = 0, run_x1 = 0;
+    ImU32 run_color = 0;
+    bool in_run = false;
+    auto flush = [&] {
+      if (in_run) dl->AddRectFilled({run_x0, y0}, {run_x1, y1}, run_color);
+      in_run = false;
+    };
     for (int c = c_begin; c < c_end; c += kx) {
       const int c_stop = std::min(c + kx, s.cols);
       float pooled = 0;
@@ -68,11 +81,20 @@ void draw_cells(ImDrawList* dl, const HeatmapSpec& s, const HeatmapView& v, ImVe
           if (std::fabs(x) > std::fabs(pooled)) pooled = x;
         }
       }
-      if (!any) continue;
-      ImVec2 a{p0.x + (float(c) - v.offset_x) * cw, p0.y + (float(r) - v.offset_y) * ch};
-      ImVec2 b{a.x + float(c_stop - c) * cw, a.y + float(r_stop - r) * ch};
-      dl->AddRectFilled(a, b, cell_color(s, pooled));
+      if (!any) {
+        flush();
+        continue;
+      }
+      const float x0 = p0.x + (float(c) - v.offset_x) * cw, x1 = x0 + float(c_stop - c) * cw;
+      const ImU32 color = cell_color(s, pooled);
+      if (in_run && color == run_color) {
+        run_x1 = x1;
+      } else {
+        flush();
+        run_x0 = x0, run_x1 = x1, run_color = color, in_run = true;
+      }
     }
+    flush();
   }
 }
 

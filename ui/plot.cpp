@@ -57,7 +57,9 @@ PlotResult line_plot(const char* id, std::span<const PlotSeries> series, const P
     std::snprintf(buf, sizeof buf, "%.4g", double(t));
     dl->AddText({origin.x, sy(t) - font * 0.5f}, axis, buf);
   }
-  for (float st = nice_step(x1 - x0, 6), t = std::ceil(x0 / st) * st; t <= x1 + st * 1e-3f; t += st) {
+  float x_step = nice_step(x1 - x0, 6);
+  if (spec.integer_x) x_step = std::max(x_step, 1.0f);
+  for (float st = x_step, t = std::ceil(x0 / st) * st; t <= x1 + st * 1e-3f; t += st) {
     dl->AddLine({sx(t), p1.y}, {sx(t), p1.y + 4}, axis);
     std::snprintf(buf, sizeof buf, "%.4g", double(t));
     dl->AddText({sx(t) - ImGui::CalcTextSize(buf).x * 0.5f, p1.y + 4}, axis, buf);

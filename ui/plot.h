@@ -22,6 +22,7 @@ struct PlotSpec {
   const char* y_label = "";
   float y_min = NAN, y_max = NAN;  // NAN: from the data
   float x_min = NAN, x_max = NAN;
+  bool integer_x = false;  // x is a count (layer, position): ticks at whole numbers
 };
 
 struct PlotResult {

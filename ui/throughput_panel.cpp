@@ -31,6 +31,7 @@ bool draw_throughput_panel(std::span<const ThroughputSample> samples, Throughput
               last.context, last.model.c_str(), samples.size(), sum / double(samples.size()));
   PlotSpec ps;
   ps.x_label = "context (tokens)";
+  ps.integer_x = true;
   ps.y_label = "decode tokens/s";
   ps.y_min = 0;
   ImVec2 avail = ImGui::GetContentRegionAvail();

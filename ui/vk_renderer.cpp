@@ -68,7 +68,13 @@ struct ImGuiVulkanRenderer::State {
   DeviceHandle<VkCommandPool> pool;
   VkCommandBuffer cmd = VK_NULL_HANDLE;
   DeviceHandle<VkFence> fence;          // signalled when the last submitted frame finished
-  DeviceHandle<VkSemaphore> acquired;   // one frame in flight: one acquire semaphore suffices
+  // The next frame's image is acquired right after a submit, while that frame rasterizes; two
+  // semaphores alternate (one may still be waited on by the frame in flight).
+  DeviceHandle<VkSemaphore> acquire_sems[2];
+  int next_sem = 0;
+  bool ahead = false;            // an image of `chain` is acquired for the next frame
+  uint32_t ahead_index = 0;
+  int ahead_sem = 0;
   std::unique_ptr<SwapchainSet> chain;
   // Old swapchains stay alive until frames submitted after them have completed.
   std::vector<std::pair<uint64_t, std::unique_ptr<SwapchainSet>>> retired;
@@ -82,9 +88,13 @@ struct ImGuiVulkanRenderer::State {
   ImGuiVulkanRenderer::Timings timings;
   // The frame submitted last, presented on the next render() once its fence has signalled.
   bool pending = false;
+  bool gpu_timed = true;     // the last submit's completion has been seen
+  double submit_time = 0;
   uint32_t pending_index = 0;
   const SwapchainSet* pending_chain = nullptr;
 };
+
+double now_ms();
 
 // [SECTION] swapchain -----------------------------------------------------------------------------
 namespace {
@@ -101,7 +111,7 @@ std::unique_ptr<SwapchainSet> create_swapchain(ImGuiVulkanRenderer::State& s, Vk
   if (e.width == 0 || e.height == 0) return nullptr;  // minimized
   set->extent = e;
   set->can_read_back = caps.supportedUsageFlags & VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
-  uint32_t count = std::max(caps.minImageCount + 1, 2u);
+  uint32_t count = std::max(caps.minImageCount + 2, 3u);  // one shown, one rendering, one acquired ahead
   if (caps.maxImageCount) count = std::min(count, caps.maxImageCount);
 
   VkSwapchainCreateInfoKHR ci{VK_STRUCTURE_TYPE_SWAPCHAIN_CREATE_INFO_KHR};
@@ -258,10 +268,12 @@ ImGuiVulkanRenderer::ImGuiVulkanRenderer(const VulkanTarget& t, VkSurfaceKHR sur
   VkFence fence;
   VK_CHECK(vkCreateFence(dev, &fi, nullptr, &fence));
   s.fence = DeviceHandle<VkFence>(dev, fence, vkDestroyFence);
-  VkSemaphoreCreateInfo si{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
-  VkSemaphore sem;
-  VK_CHECK(vkCreateSemaphore(dev, &si, nullptr, &sem));
-  s.acquired = DeviceHandle<VkSemaphore>(dev, sem, vkDestroySemaphore);
+  for (auto& sem_handle : s.acquire_sems) {
+    VkSemaphoreCreateInfo si{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
+    VkSemaphore sem;
+    VK_CHECK(vkCreateSemaphore(dev, &si, nullptr, &sem));
+    sem_handle = DeviceHandle<VkSemaphore>(dev, sem, vkDestroySemaphore);
+  }
 
   ImGui_ImplVulkan_InitInfo info{};
   info.Instance = t.instance;
@@ -310,7 +322,14 @@ void ImGuiVulkanRenderer::resize(uint32_t w, uint32_t h) {
   s_->dirty = true;
 }
 
-bool ImGuiVulkanRenderer::ready() const { return vkGetFenceStatus(s_->t.device, s_->fence) == VK_SUCCESS; }
+bool ImGuiVulkanRenderer::ready() const {
+  const bool done = vkGetFenceStatus(s_->t.device, s_->fence) == VK_SUCCESS;
+  if (done && !s_->gpu_timed) {
+    s_->gpu_timed = true;
+    s_->timings.gpu_ms += now_ms() - s_->submit_time;
+  }
+  return done;
+}
 std::string ImGuiVulkanRenderer::present_mode_name() const { return present_mode_str(s_->mode); }
 uint32_t ImGuiVulkanRenderer::image_count() const { return s_->chain ? uint32_t(s_->chain->images.size()) : 0; }
 uint64_t ImGuiVulkanRenderer::frames_presented() const { return s_->presented; }
@@ -393,11 +412,9 @@ void copy_readback(ImGuiVulkanRenderer::State& s, FrameImage& out) {
 }  // namespace
 
 // [SECTION] frame ---------------------------------------------------------------------------------
-namespace {
 double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
-}  // namespace
 
 ImGuiVulkanRenderer::Timings ImGuiVulkanRenderer::timings() const { return s_->timings; }
 
@@ -452,7 +469,7 @@ bool record_and_submit(ImGuiVulkanRenderer::State& s, ImDrawData* data, uint32_t
   VK_CHECK(vkEndCommandBuffer(s.cmd));
   s.timings.record_ms += now_ms() - t;
 
-  VkSemaphore acquired = s.acquired, done = s.chain->render_done[index];
+  VkSemaphore acquired = s.acquire_sems[s.ahead_sem], done = s.chain->render_done[index];
   VkPipelineStageFlags wait_stage = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.waitSemaphoreCount = 1;
@@ -468,6 +485,8 @@ bool record_and_submit(ImGuiVulkanRenderer::State& s, ImDrawData* data, uint32_t
     VK_CHECK(vkQueueSubmit(s.t.queue, 1, &si, fence));
     s.timings.submit_ms += now_ms() - t;
   }
+  s.submit_time = now_ms();
+  s.gpu_timed = false;
   ++s.submitted;
   s.pending = true;
   s.pending_index = index;
@@ -475,7 +494,49 @@ bool record_and_submit(ImGuiVulkanRenderer::State& s, ImDrawData* data, uint32_t
   return true;
 }
 
+// Acquires the next frame's image without waiting (timeout 0); leaves s.ahead false when none is free.
+void acquire_ahead(ImGuiVulkanRenderer::State& s) {
+  if (s.ahead || !s.chain || s.dirty) return;
+  uint32_t index = 0;
+  const double t = now_ms();
+  VkResult r = vkAcquireNextImageKHR(s.t.device, s.chain->swapchain, 0, s.acquire_sems[s.next_sem], VK_NULL_HANDLE,
+                                     &index);
+  s.timings.acquire_ms += now_ms() - t;
+  if (r == VK_ERROR_OUT_OF_DATE_KHR) s.dirty = true;
+  if (r == VK_NOT_READY || r == VK_TIMEOUT || r == VK_ERROR_OUT_OF_DATE_KHR) return;
+  if (r == VK_SUBOPTIMAL_KHR) s.dirty = true;
+  else VK_CHECK(r);
+  s.ahead = true;
+  s.ahead_index = index;
+  s.ahead_sem = s.next_sem;
+  s.next_sem ^= 1;
+}
+
+// Gives up the image acquired ahead (swapchain recreation): its semaphore was signalled by the
+// acquire, so a submit with no work waits on it to leave it unsignalled for its next use.
+void drop_ahead(ImGuiVulkanRenderer::State& s) {
+  if (!s.ahead) return;
+  s.ahead = false;
+  VkSemaphore sem = s.acquire_sems[s.ahead_sem];
+  VkPipelineStageFlags stage = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
+  VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  si.waitSemaphoreCount = 1;
+  si.pWaitSemaphores = &sem;
+  si.pWaitDstStageMask = &stage;
+  VkFence fence = s.fence;
+  VK_CHECK(vkResetFences(s.t.device, 1, &fence));
+  std::lock_guard<std::mutex> lock(*s.t.queue_mutex);
+  VK_CHECK(vkQueueSubmit(s.t.queue, 1, &si, fence));
+  ++s.submitted;
+}
+
 }  // namespace
+
+bool ImGuiVulkanRenderer::present_ready() {
+  if (!s_->pending || !ready()) return false;
+  present_pending(*s_);
+  return true;
+}
 
 bool ImGuiVulkanRenderer::render(ImDrawData* data, FrameImage* readback) {
   State& s = *s_;
@@ -488,6 +549,11 @@ bool ImGuiVulkanRenderer::render(ImDrawData* data, FrameImage* readback) {
   s.retired.erase(std::remove_if(s.retired.begin(), s.retired.end(), [&](auto& r) { return r.first < s.submitted; }),
                   s.retired.end());
   if (s.dirty || !s.chain) {
+    if (s.ahead) {  // first release the image acquired ahead; recreate on the next tick
+      drop_ahead(s);
+      ++s.skipped;
+      return false;
+    }
     VkSwapchainKHR old = s.chain ? VkSwapchainKHR(s.chain->swapchain) : VK_NULL_HANDLE;
     auto fresh = create_swapchain(s, old);
     if (!fresh) {
@@ -498,20 +564,15 @@ bool ImGuiVulkanRenderer::render(ImDrawData* data, FrameImage* readback) {
     s.chain = std::move(fresh);
     s.dirty = false;
   }
-  uint32_t index = 0;
-  const double t = now_ms();
-  VkResult r = vkAcquireNextImageKHR(s.t.device, s.chain->swapchain, 0, s.acquired, VK_NULL_HANDLE, &index);
-  s.timings.acquire_ms += now_ms() - t;
-  if (r == VK_ERROR_OUT_OF_DATE_KHR) s.dirty = true;
-  if (r == VK_NOT_READY || r == VK_TIMEOUT || r == VK_ERROR_OUT_OF_DATE_KHR) {
+  if (!s.ahead) acquire_ahead(s);
+  if (!s.ahead) {
     ++s.skipped;
     return false;
   }
-  if (r == VK_SUBOPTIMAL_KHR) s.dirty = true;
-  else VK_CHECK(r);
-
   const bool read = readback && s.chain->can_read_back;
+  const uint32_t index = s.ahead_index;
   record_and_submit(s, data, index, read);
+  s.ahead = false;
   if (read) {  // a screenshot: this one call waits for its frame
     VkFence fence = s.fence;
     VK_CHECK(vkWaitForFences(s.t.device, 1, &fence, VK_TRUE, UINT64_MAX));
@@ -520,6 +581,7 @@ bool ImGuiVulkanRenderer::render(ImDrawData* data, FrameImage* readback) {
   } else if (readback) {
     *readback = {};
   }
+  if (!read) acquire_ahead(s);  // overlaps this frame's rasterization
   return true;
 }
 

@@ -50,6 +50,9 @@ class ImGuiVulkanRenderer {
   // Returns false when the frame was skipped (see above). With `readback`, the frame is also copied
   // back and presented at once (this one call waits for it).
   bool render(ImDrawData* data, FrameImage* readback = nullptr);
+  // Presents the frame submitted last if the GPU has finished it (never waits); for ticks that
+  // draw nothing new. Returns whether a frame was presented.
+  bool present_ready();
 
   std::string present_mode_name() const;
   uint32_t image_count() const;
@@ -58,6 +61,7 @@ class ImGuiVulkanRenderer {
   // Host time spent in each Vulkan step, totals in milliseconds since creation.
   struct Timings {
     double acquire_ms = 0, record_ms = 0, submit_ms = 0, present_ms = 0;
+    double gpu_ms = 0;  // submit -> fence seen signalled (includes engine work queued before it)
   };
   Timings timings() const;
 

@@ -31,9 +31,10 @@ struct VulkanShare {
   void* instance = nullptr;  // VkInstance
   void* physical = nullptr;  // VkPhysicalDevice
   void* device = nullptr;    // VkDevice
-  void* queue = nullptr;     // VkQueue
+  void* queue = nullptr;     // VkQueue for the UI (Device::ui_queue)
   uint32_t queue_family = 0;
   std::mutex* queue_mutex = nullptr;
+  bool separate_queue = false;  // the UI has its own queue (else it shares the engine's)
   QStringList instance_extensions;
 };
 

@@ -77,9 +77,10 @@ void EngineWorker::openDevice(const QString& select, bool presentation) {
     share.instance = device_->instance();
     share.physical = device_->physical();
     share.device = device_->handle();
-    share.queue = device_->queue();
+    share.queue = device_->ui_queue();
     share.queue_family = device_->queue_family();
-    share.queue_mutex = &device_->queue_mutex();
+    share.queue_mutex = &device_->ui_queue_mutex();
+    share.separate_queue = device_->ui_queue() != device_->queue();
     for (const auto& e : device_->instance_extensions()) share.instance_extensions << q(e);
     emit deviceOpened(r, share);
     emit_stats(false, 0);

@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   QCommandLineOption autotest("autotest", "Run the end-to-end check, writing results to <dir>.", "dir");
   QCommandLineOption synthetic("synthetic", "With --autotest and no model: write and open a tiny random model.");
   QCommandLineOption prompt("autotest-prompt", "Prompt for --autotest.", "text");
-  cli.addOptions({device, store, autotest, synthetic, prompt});
+  QCommandLineOption expect("autotest-expect", "What --autotest checks: chat (default), welcome, error.", "what");
+  cli.addOptions({device, store, autotest, synthetic, prompt, expect});
   cli.process(app);
 
   ds::app::StartOptions options;
@@ -60,6 +61,8 @@ int main(int argc, char** argv) {
     ds::app::AutoTestOptions o;
     o.out_dir = cli.value(autotest);
     if (cli.isSet(prompt)) o.prompt = cli.value(prompt);
+    if (cli.isSet(expect)) o.expect = cli.value(expect);
+    o.model = options.model;
     auto* test = new ds::app::AutoTest(window, o, &window);
     test->start();
   }

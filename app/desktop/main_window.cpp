@@ -176,6 +176,8 @@ void MainWindow::build_status_bar() {
   statusBar()->addPermanentWidget(memory_label_);
 }
 
+bool MainWindow::welcomeVisible() const { return pages_->currentWidget() == welcome_; }
+
 void MainWindow::showExplorerPanel(int panel) {
   explorer_dock_->show();
   explorer_dock_->raise();
@@ -215,6 +217,9 @@ void MainWindow::connect_engine() {
 void MainWindow::on_device(const DeviceReport& d, const VulkanShare& share) {
   device_name_ = d.name;
   device_label_->setText(tr("Device: %1 (%2)%3").arg(d.name, d.type, d.validation ? tr(", validation on") : QString()));
+  device_label_->setToolTip(share.separate_queue ? tr("The explorer draws on its own queue of this device.")
+                                                 : tr("The explorer shares the engine's only queue on this device: "
+                                                      "its frames interleave with generation steps."));
   create_explorer(d, share);
   open_startup_model();
 }

@@ -47,6 +47,7 @@ class MainWindow : public QMainWindow {
   ExplorerData& explorerData() { return data_; }
   QDockWidget* explorerDock() const { return explorer_dock_; }
   bool modelLoaded() const { return model_loaded_; }
+  bool welcomeVisible() const;
   QStringList errors() const { return errors_; }  // every error shown (or recorded) so far
   void openModel(const QString& path);
   void showExplorerPanel(int panel);

@@ -108,11 +108,18 @@ std::unique_ptr<Device> Device::open(const DeviceOptions& opts) {
   vkGetPhysicalDeviceProperties2(dev->physical_, &p2);
   dev->subgroup_size_ = sg.subgroupSize;
 
-  float prio = 1.0f;
+  // With presentation, a second queue of the family (when offered) for the UI, so that its
+  // frames never queue behind the engine's work; otherwise both share the one queue.
+  uint32_t n_families = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(dev->physical_, &n_families, nullptr);
+  std::vector<VkQueueFamilyProperties> families(n_families);
+  vkGetPhysicalDeviceQueueFamilyProperties(dev->physical_, &n_families, families.data());
+  const uint32_t n_queues = opts.presentation && families[dev->queue_family_].queueCount >= 2 ? 2 : 1;
+  const float prio[2] = {1.0f, 1.0f};
   VkDeviceQueueCreateInfo qi{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
   qi.queueFamilyIndex = dev->queue_family_;
-  qi.queueCount = 1;
-  qi.pQueuePriorities = &prio;
+  qi.queueCount = n_queues;
+  qi.pQueuePriorities = prio;
 
   VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
   f12.storageBuffer8BitAccess = VK_TRUE;
@@ -135,6 +142,8 @@ std::unique_ptr<Device> Device::open(const DeviceOptions& opts) {
   ci.ppEnabledExtensionNames = exts.data();
   VK_CHECK(vkCreateDevice(dev->physical_, &ci, nullptr, &dev->device_));
   vkGetDeviceQueue(dev->device_, dev->queue_family_, 0, &dev->queue_);
+  dev->ui_queue_ = dev->queue_;
+  if (n_queues == 2) vkGetDeviceQueue(dev->device_, dev->queue_family_, 1, &dev->ui_queue_);
   dev->push_descriptor_ = reinterpret_cast<PFN_vkCmdPushDescriptorSetKHR>(
       vkGetDeviceProcAddr(dev->device_, "vkCmdPushDescriptorSetKHR"));
   DS_CHECK(dev->push_descriptor_, "[vk] ", dev->info_.name, ": vkCmdPushDescriptorSetKHR not found");

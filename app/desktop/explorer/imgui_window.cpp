@@ -21,6 +21,7 @@
 #include "app/desktop/app_settings.h"
 #include "app/desktop/explorer/explorer_data.h"
 #include "ui/fonts.h"
+#include "ui/frame_hash.h"
 #include "ui/vk_renderer.h"
 
 namespace ds::app {
@@ -90,10 +91,12 @@ void ImGuiWindow::init_renderer() {
 }
 
 void ImGuiWindow::exposeEvent(QExposeEvent*) {
+  shown_hash_ = 0;  // the window system may have lost our pixels
   if (isExposed()) init_renderer();
 }
 
 void ImGuiWindow::resizeEvent(QResizeEvent*) {
+  shown_hash_ = 0;
   const qreal dpr = devicePixelRatio();
   if (renderer_) renderer_->resize(uint32_t(width() * dpr), uint32_t(height() * dpr));
 }
@@ -116,6 +119,7 @@ ImGuiWindow::FrameStats ImGuiWindow::frameStats() const {
   if (renderer_) {
     auto t = renderer_->timings();
     s.acquire_ms = t.acquire_ms, s.record_ms = t.record_ms, s.submit_ms = t.submit_ms, s.present_ms = t.present_ms;
+    s.gpu_ms = t.gpu_ms;
   }
   return s;
 }
@@ -169,12 +173,20 @@ void ImGuiWindow::frame() {
     state_.export_request.reset();
   }
   const bool read = !captures_.empty() || pending_png_;
+  // Nothing changed on screen: show the last frame (if still pending) and draw nothing new.
+  const uint64_t hash = ui::hash_draw_data(ImGui::GetDrawData());
+  if (!read && hash == shown_hash_) {
+    ++stats_.unchanged;
+    renderer_->present_ready();
+    return;
+  }
   ui::FrameImage image;
   try {
     const bool drawn = renderer_->render(ImGui::GetDrawData(), read ? &image : nullptr);
     stats_.render_ms += double(clock_.nsecsElapsed()) * 1e-6 - t_built;
     if (!drawn) return;
     ++stats_.frames;
+    shown_hash_ = hash;
   } catch (const std::exception& e) {
     releaseRenderer();
     init_failed_ = true;

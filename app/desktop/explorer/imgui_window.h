@@ -44,7 +44,9 @@ class ImGuiWindow : public QWindow {
   struct FrameStats {
     double build_ms = 0, render_ms = 0;
     double acquire_ms = 0, record_ms = 0, submit_ms = 0, present_ms = 0;  // parts of render_ms
+    double gpu_ms = 0;  // submit -> finished on the device (rasterization on lavapipe)
     uint64_t frames = 0, busy_ticks = 0;
+    uint64_t unchanged = 0;  // ticks whose frame was identical to the one on screen (not drawn)
   };
   FrameStats frameStats() const;
   uint64_t framesPresented() const;
@@ -99,6 +101,7 @@ class ImGuiWindow : public QWindow {
   std::optional<ui::ExportKind> export_kind_;
   FrameStats stats_;
   bool retry_pending_ = false;
+  uint64_t shown_hash_ = 0;  // draw data of the frame last submitted (0: none / must redraw)
 };
 
 }  // namespace ds::app

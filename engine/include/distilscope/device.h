@@ -78,6 +78,10 @@ class Device {
   VkQueue queue() const { return queue_; }
   uint32_t queue_family() const { return queue_family_; }
   std::mutex& queue_mutex() { return queue_mutex_; }  // vkQueueSubmit is externally synchronized
+  // The queue a UI draws and presents with (opened with presentation): a second queue of the same
+  // family when the device offers one (then UI frames never wait behind engine work), else queue().
+  VkQueue ui_queue() const { return ui_queue_; }
+  std::mutex& ui_queue_mutex() { return ui_queue_ == queue_ ? queue_mutex_ : ui_queue_mutex_; }
   const VkPhysicalDeviceProperties& props() const { return props_; }
   const VkPhysicalDeviceMemoryProperties& mem_props() const { return mem_props_; }
   uint32_t subgroup_size() const { return subgroup_size_; }
@@ -107,6 +111,7 @@ class Device {
   VkPhysicalDevice physical_ = VK_NULL_HANDLE;
   VkDevice device_ = VK_NULL_HANDLE;
   VkQueue queue_ = VK_NULL_HANDLE;
+  VkQueue ui_queue_ = VK_NULL_HANDLE;
   uint32_t queue_family_ = 0;
   VkCommandPool pool_ = VK_NULL_HANDLE;
   VkPhysicalDeviceProperties props_{};
@@ -114,7 +119,7 @@ class Device {
   uint32_t subgroup_size_ = 0;
   bool coopmat_nv_ = false;
   PFN_vkCmdPushDescriptorSetKHR push_descriptor_ = nullptr;
-  std::mutex queue_mutex_, pool_mutex_;
+  std::mutex queue_mutex_, ui_queue_mutex_, pool_mutex_;
   std::atomic<int64_t> allocated_{0};
   std::unique_ptr<vk::PipelineRegistry> pipelines_;
   std::unique_ptr<vk::StagingPool> staging_;
