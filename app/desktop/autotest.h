@@ -42,8 +42,10 @@ class AutoTest : public QObject {
   void check(bool ok, const QString& what);
   void screenshot_panels();
   void interact(int ms);
+  void check_fps(double fps, double load_per_core, const QString& what);
   void measure_frame_rates();
   void exports();
+  void redock();
   void save_window(const QString& file);
   void finish();
 
