@@ -20,6 +20,7 @@
 #include <QTimer>
 
 #include <cmath>
+#include <memory>
 
 #include "app/desktop/chat/chat_panel.h"
 #include "app/desktop/explorer/imgui_window.h"
@@ -62,6 +63,17 @@ AutoTest::AutoTest(MainWindow& window, AutoTestOptions options, QObject* parent)
 
 void AutoTest::start() {
   QTimer::singleShot(0, this, &AutoTest::run);
+}
+
+// The explorer's next frame (a swapchain readback); null after 10 s without one. The callback
+// owns its result, so a late frame cannot write into a finished caller.
+QImage AutoTest::capture() {
+  ImGuiWindow* ex = w_.explorer();
+  if (!ex) return {};
+  auto result = std::make_shared<QImage>();
+  ex->captureNextFrame([result](const QImage& i) { *result = i; });
+  wait_until([&] { return !result->isNull(); }, 10000);
+  return *result;
 }
 
 bool AutoTest::wait_until(const std::function<bool()>& done, int timeout_ms) {
@@ -118,8 +130,10 @@ void AutoTest::run() {
   int tokens = 0;
   bool finished = false;
   GenerationSummary summary;
-  auto c1 = connect(w_.host().worker(), &EngineWorker::tokenGenerated, this, [&](const TokenChunk&) { ++tokens; });
-  auto c2 = connect(&w_.chat(), &ChatController::replyFinished, this, [&](const GenerationSummary& s) {
+  // `scope` receives these connections: reports still queued when it goes are dropped with it.
+  auto scope = std::make_unique<QObject>();
+  connect(w_.host().worker(), &EngineWorker::tokenGenerated, scope.get(), [&](const TokenChunk&) { ++tokens; });
+  connect(&w_.chat(), &ChatController::replyFinished, scope.get(), [&](const GenerationSummary& s) {
     finished = true;
     summary = s;
   });
@@ -139,8 +153,7 @@ void AutoTest::run() {
   w_.chatPanel()->grab().save(o_.out_dir + "/chat.png");
   screenshots_ << "chat.png";
 
-  disconnect(c1);
-  disconnect(c2);
+  scope.reset();
   screenshot_panels();
   redock();
   exports();
@@ -184,14 +197,15 @@ double load_per_core() {
 }
 }  // namespace
 
-// Frame rates are judged against 30 frames/s unless other processes already load the machine
+// Frame rates are judged against `min_fps` unless other processes already load the machine
 // beyond its cores (then they are reported, not judged: the test would measure the neighbours).
-void AutoTest::check_fps(double fps, double load, const QString& what) {
-  const QString msg = QString("explorer frame rate %1: %2 frames/s (>= 30; load %3 per core)")
+void AutoTest::check_fps(double fps, double load, const QString& what, double min_fps) {
+  const QString msg = QString("explorer frame rate %1: %2 frames/s (>= %3; load %4 per core)")
                           .arg(what)
                           .arg(fps, 0, 'f', 1)
+                          .arg(min_fps, 0, 'f', 0)
                           .arg(load, 0, 'f', 2);
-  if (fps >= 30.0 || load <= 1.0) return check(fps >= 30.0, msg);
+  if (fps >= min_fps || load <= 1.0) return check(fps >= min_fps, msg);
   std::fprintf(stderr, "[autotest] note: %s - machine overloaded, not judged\n", qPrintable(msg));
   report_["fps_not_judged"] = report_["fps_not_judged"].toString() + msg + "; ";
 }
@@ -219,10 +233,8 @@ void AutoTest::measure_frame_rates() {
   const double idle_fps = double(ex->framesPresented() - f0) * 1000.0 / double(t.elapsed());
   report_["frames_pan_zoom_384_tokens"] = frame_costs(s0, ex->frameStats(), double(t.elapsed()));
   report_["fps_pan_zoom"] = idle_fps;
-  check_fps(idle_fps, load, QString("panning/zooming a %1-token map").arg(n));
-  QImage zoomed;
-  ex->captureNextFrame([&](const QImage& i) { zoomed = i; });
-  wait_until([&] { return !zoomed.isNull(); }, 10000);
+  check_fps(idle_fps, load, QString("panning/zooming a %1-token map").arg(n), 30.0);
+  const QImage zoomed = capture();
   if (!zoomed.isNull() && zoomed.save(o_.out_dir + "/panel_attention_384_zoomed.png"))
     screenshots_ << "panel_attention_384_zoomed.png";
 
@@ -230,8 +242,9 @@ void AutoTest::measure_frame_rates() {
   int tokens = 0;
   bool finished = false;
   GenerationSummary summary;
-  auto c1 = connect(w_.host().worker(), &EngineWorker::tokenGenerated, this, [&](const TokenChunk&) { ++tokens; });
-  auto c2 = connect(&w_.chat(), &ChatController::replyFinished, this, [&](const GenerationSummary& s) {
+  QObject scope;  // receiver of this function's connections (dropped with it)
+  connect(w_.host().worker(), &EngineWorker::tokenGenerated, &scope, [&](const TokenChunk&) { ++tokens; });
+  connect(&w_.chat(), &ChatController::replyFinished, &scope, [&](const GenerationSummary& s) {
     finished = true;
     summary = s;
   });
@@ -255,7 +268,12 @@ void AutoTest::measure_frame_rates() {
   report_["fps_generating"] = gen_fps;
   report_["tokens_during_measurement"] = tokens - tokens0;
   report_["reply_finished_during_measurement"] = finished;
-  check_fps(gen_fps, load, QString("panning/zooming while generating (%1 tokens meanwhile)").arg(tokens - tokens0));
+  // With one queue for engine and UI (lavapipe), Mesa's software present waits for the queue, so
+  // frames interleave with generation steps: judged against 20 there (a regression guard), 30 with
+  // a queue of its own.
+  report_["ui_queue"] = ex->ownQueue() ? "separate" : "shared with the engine";
+  check_fps(gen_fps, load, QString("panning/zooming while generating (%1 tokens meanwhile)").arg(tokens - tokens0),
+            ex->ownQueue() ? 30.0 : 20.0);
   if (!finished) {
     QElapsedTimer s;
     s.start();
@@ -267,8 +285,6 @@ void AutoTest::measure_frame_rates() {
   } else {
     report_["stop_reason"] = summary.stop_reason + " (finished before Stop)";
   }
-  disconnect(c1);
-  disconnect(c2);
 }
 
 void AutoTest::screenshot_panels() {
@@ -290,9 +306,7 @@ void AutoTest::screenshot_panels() {
     ex->workspaceState().attention.mode = s.mode;
     wait_until([&] { return ex->currentPanel() == s.panel; }, 5000);
     wait_until([] { return false; }, 400);  // a few frames to settle
-    QImage img;
-    ex->captureNextFrame([&](const QImage& i) { img = i; });
-    wait_until([&] { return !img.isNull(); }, 10000);
+    const QImage img = capture();
     const QString file = QString("panel_%1.png").arg(s.name);
     const bool saved = !img.isNull() && img.save(o_.out_dir + "/" + file);
     const int colors = img.isNull() ? 0 : distinct_colors(img);
@@ -307,10 +321,8 @@ void AutoTest::screenshot_panels() {
 // readback) painted where its native window sits: grab() cannot see a Vulkan surface.
 void AutoTest::save_window(const QString& file) {
   QImage window = w_.grab().toImage();
-  if (ImGuiWindow* ex = w_.explorer()) {
-    QImage frame;
-    ex->captureNextFrame([&](const QImage& i) { frame = i; });
-    wait_until([&] { return !frame.isNull(); }, 10000);
+  if (w_.explorer()) {
+    const QImage frame = capture();
     QWidget* container = w_.explorerDock()->widget();
     if (!frame.isNull() && container->isVisible()) {
       QPainter p(&window);
@@ -327,9 +339,7 @@ void AutoTest::redock() {
   for (bool floating : {true, false}) {
     w_.explorerDock()->setFloating(floating);
     wait_until([] { return false; }, 800);
-    QImage frame;
-    if (w_.explorer()) w_.explorer()->captureNextFrame([&](const QImage& i) { frame = i; });
-    wait_until([&] { return !frame.isNull(); }, 10000);
+    const QImage frame = capture();
     check(!frame.isNull() && distinct_colors(frame) >= 16,
           QString("explorer draws after %1 (%2x%3)").arg(floating ? "floating its dock" : "docking it back")
               .arg(frame.width()).arg(frame.height()));
@@ -342,7 +352,8 @@ void AutoTest::exports() {
   ex->workspaceState().attention.mode = ui::AttentionMode::Map;
   wait_until([] { return false; }, 300);
   QStringList written;
-  auto c = connect(ex, &ImGuiWindow::exported, this, [&](const QString& p) { written << p; });
+  QObject scope;
+  connect(ex, &ImGuiWindow::exported, &scope, [&](const QString& p) { written << p; });
   for (ui::ExportKind k : {ui::ExportKind::Csv, ui::ExportKind::Json, ui::ExportKind::Png}) {
     const int before = int(written.size());
     ex->requestExport(k);
@@ -350,7 +361,6 @@ void AutoTest::exports() {
     check(ok && QFileInfo(written.last()).size() > 0,
           "export " + (ok ? QFileInfo(written.last()).fileName() : QString::number(int(k))));
   }
-  disconnect(c);
   QJsonArray files;
   for (const QString& f : written) files << f;
   report_["exports"] = files;

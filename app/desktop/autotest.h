@@ -7,6 +7,7 @@
 // the same device), stops that reply, and fails on any Vulkan validation message.
 // Results go to DIR/report.json; the exit code is 0 only when every check passed.
 #pragma once
+#include <QImage>
 #include <QJsonObject>
 #include <QObject>
 #include <QString>
@@ -38,11 +39,12 @@ class AutoTest : public QObject {
  private:
   void run();
   void run_without_model();
+  QImage capture();
   bool wait_until(const std::function<bool()>& done, int timeout_ms);
   void check(bool ok, const QString& what);
   void screenshot_panels();
   void interact(int ms);
-  void check_fps(double fps, double load_per_core, const QString& what);
+  void check_fps(double fps, double load_per_core, const QString& what, double min_fps);
   void measure_frame_rates();
   void exports();
   void redock();

@@ -33,29 +33,27 @@ bool wait_for(F&& done, int timeout_ms = 60000) {
   return done();
 }
 
-// Collects one generation's reports as they arrive on the GUI thread.
-struct Collector {
+// Collects one generation's reports as they arrive on the GUI thread. It is the receiver (context)
+// of its connections, so reports still queued when it is destroyed are dropped with it instead of
+// being delivered to a dead object.
+struct Collector : QObject {
   uint64_t id = 0;  // the request to collect (0: any)
   std::vector<TokenChunk> chunks;
   std::optional<GenerationSummary> summary;
   QStringList failures;
   bool off_gui_thread = false;
-  QList<QMetaObject::Connection> connections;
 
   explicit Collector(EngineWorker* w) {
-    connections << QObject::connect(w, &EngineWorker::tokenGenerated, qApp, [this](const TokenChunk& c) {
+    connect(w, &EngineWorker::tokenGenerated, this, [this](const TokenChunk& c) {
       off_gui_thread |= QThread::currentThread() != qApp->thread();
       if (id == 0 || c.request == id) chunks.push_back(c);
     });
-    connections << QObject::connect(w, &EngineWorker::generationFinished, qApp,
-                                    [this](const GenerationSummary& s) {
-                                      if (id == 0 || s.request == id) summary = s;
-                                    });
-    connections << QObject::connect(w, &EngineWorker::failed, qApp,
-                                    [this](const QString& what, const QString& m, quint64) { failures << what + ": " + m; });
-  }
-  ~Collector() {
-    for (auto& c : connections) QObject::disconnect(c);
+    connect(w, &EngineWorker::generationFinished, this, [this](const GenerationSummary& s) {
+      if (id == 0 || s.request == id) summary = s;
+    });
+    connect(w, &EngineWorker::failed, this, [this](const QString& what, const QString& m, quint64) {
+      failures << what + ": " + m;
+    });
   }
 };
 
@@ -84,13 +82,16 @@ class AppWorkerTest : public QObject {
     spec.config.context_train = 1024;
     write_synthetic_model(model_path_.toStdString(), spec);
     host_ = std::make_unique<EngineHost>();
-    QSignalSpy device(host_->worker(), &EngineWorker::deviceOpened);
-    QSignalSpy model(host_->worker(), &EngineWorker::modelLoaded);
+    QObject scope;  // receiver of this function's connections (see Collector)
+    int devices = 0;
+    std::optional<ModelReport> loaded;
+    connect(host_->worker(), &EngineWorker::deviceOpened, &scope, [&] { ++devices; });
+    connect(host_->worker(), &EngineWorker::modelLoaded, &scope, [&](const ModelReport& r) { loaded = r; });
     host_->openDevice("", false);
     host_->loadModel(model_path_);
-    QVERIFY(wait_for([&] { return model.count() == 1; }));
-    QCOMPARE(device.count(), 1);
-    const auto report = model.at(0).at(0).value<ModelReport>();
+    QVERIFY(wait_for([&] { return loaded.has_value(); }));
+    QCOMPARE(devices, 1);
+    const ModelReport report = *loaded;
     QCOMPARE(report.n_layers, 2);
     QCOMPARE(report.vocab, 320);
     QVERIFY(report.token_labels && int(report.token_labels->size()) == 320);
@@ -155,14 +156,21 @@ class AppWorkerTest : public QObject {
 
   void failuresAreSignalsWithReadableMessages() {
     Collector c(host_->worker());
-    QSignalSpy failed(host_->worker(), &EngineWorker::failed);
+    struct Failure {
+      QString what, message;
+      quint64 request;
+    };
+    QObject scope;
+    QList<Failure> failed;  // queued to this thread, like the app receives them
+    connect(host_->worker(), &EngineWorker::failed, &scope,
+            [&](const QString& w, const QString& m, quint64 r) { failed.append({w, m, r}); });
     host_->loadModel(dir_.filePath("missing.gguf"));
-    QVERIFY(failed.wait(30000));
-    QVERIFY2(failed.at(0).at(1).toString().contains("missing.gguf"), qPrintable(failed.at(0).at(1).toString()));
-    QVERIFY(failed.at(0).at(0).toString().contains("Loading"));
+    QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 30000);
+    QVERIFY2(failed[0].message.contains("missing.gguf"), qPrintable(failed[0].message));
+    QVERIFY(failed[0].what.contains("Loading"));
     host_->loadModel(dir_.path());  // a folder without config.json
-    QVERIFY(failed.wait(30000));
-    QVERIFY(failed.at(1).at(1).toString().contains("config.json"));
+    QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 2, 30000);
+    QVERIFY(failed[1].message.contains("config.json"));
     // The loaded model is still there: generation works after failed loads.
     host_->generate(request("Once", 2));
     QVERIFY(wait_for([&] { return c.summary.has_value(); }));
@@ -171,9 +179,10 @@ class AppWorkerTest : public QObject {
     while (words.size() < 2400) words += "ab ";  // well over 512 tokens
     GenerationRequest too_long = request(words, 2);
     const uint64_t id = host_->generate(too_long);
-    QVERIFY(failed.wait(30000));
-    QCOMPARE(failed.last().at(2).toULongLong(), id);
-    QVERIFY2(failed.last().at(1).toString().contains("context"), qPrintable(failed.last().at(1).toString()));
+    QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 3, 30000);
+    QCOMPARE(failed.last().request, id);
+    QVERIFY2(failed.last().message.contains("context"), qPrintable(failed.last().message));
+    QTRY_COMPARE_WITH_TIMEOUT(c.failures.size(), 3, 30000);  // every report delivered before `c` goes
   }
 
   void reusingTheCacheGivesTheSameTokensAsAFreshSession() {

@@ -52,6 +52,7 @@ class ImGuiWindow : public QWindow {
   uint64_t framesPresented() const;
   QString fontFile() const { return font_file_; }
   QString presentMode() const;
+  bool ownQueue() const { return share_.separate_queue; }  // else it shares the engine's queue
   void releaseRenderer();  // before the device goes away
   // For automation (the end-to-end test): the panels' state, and an export as if its button was clicked.
   ui::WorkspaceState& workspaceState() { return state_; }
