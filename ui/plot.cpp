@@ -54,14 +54,14 @@ PlotResult line_plot(const char* id, std::span<const PlotSeries> series, const P
   char buf[64];
   for (float st = nice_step(y1 - y0, 4), t = std::ceil(y0 / st) * st; t <= y1 + st * 1e-3f; t += st) {
     dl->AddLine({p0.x, sy(t)}, {p1.x, sy(t)}, IM_COL32(60, 60, 70, 255));
-    std::snprintf(buf, sizeof buf, "%.4g", double(t));
+    std::snprintf(buf, sizeof buf, "%.4g", std::fabs(t) < st * 1e-4f ? 0.0 : double(t));  // no "-0"
     dl->AddText({origin.x, sy(t) - font * 0.5f}, axis, buf);
   }
   float x_step = nice_step(x1 - x0, 6);
   if (spec.integer_x) x_step = std::max(x_step, 1.0f);
   for (float st = x_step, t = std::ceil(x0 / st) * st; t <= x1 + st * 1e-3f; t += st) {
     dl->AddLine({sx(t), p1.y}, {sx(t), p1.y + 4}, axis);
-    std::snprintf(buf, sizeof buf, "%.4g", double(t));
+    std::snprintf(buf, sizeof buf, "%.4g", std::fabs(t) < st * 1e-4f ? 0.0 : double(t));
     dl->AddText({sx(t) - ImGui::CalcTextSize(buf).x * 0.5f, p1.y + 4}, axis, buf);
   }
   dl->AddText({(p0.x + p1.x) * 0.5f - ImGui::CalcTextSize(spec.x_label).x * 0.5f, p1.y + font * 1.2f}, axis, spec.x_label);
