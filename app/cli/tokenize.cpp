@@ -1,7 +1,7 @@
 // `tokenize MODEL TEXT`: token ids and pieces of a text under the model's tokenizer.
 #include "common.h"
 #include "distilscope/tokenizer.h"
-#include "model/gguf.h"
+#include "model/model_source.h"
 #include "util/json.h"
 
 namespace ds::cli {
@@ -13,14 +13,13 @@ void add_tokenize(CLI::App& app) {
     bool json = false, no_bos = false, no_special = false;
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("model", o->model, "GGUF file")->required();
+  cmd->add_option("model", o->model, "GGUF file or Hugging Face model directory")->required();
   cmd->add_option("text", o->text, "Text to tokenize")->required();
   cmd->add_flag("--json", o->json, "Print JSON");
   cmd->add_flag("--no-bos", o->no_bos, "Do not add the BOS token");
   cmd->add_flag("--no-special", o->no_special, "Treat control-token texts in TEXT as plain text");
   cmd->callback([o] {
-    GgufFile f(o->model);
-    auto tok = Tokenizer::from_gguf(f);
+    auto tok = Tokenizer::create(ModelSource::open(o->model)->tokenizer_data());
     auto ids = tok->encode(o->text, !o->no_bos && tok->add_bos(), !o->no_special);
     if (o->json) {
       JsonWriter j;

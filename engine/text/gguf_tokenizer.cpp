@@ -77,7 +77,38 @@ TokenizerData tokenizer_data_from_gguf(const GgufFile& f) {
   d.add_bos = read_bool(f, "add_bos_token", d.add_bos) && d.bos >= 0;
   d.add_eos = read_bool(f, "add_eos_token", d.add_eos) && d.eos >= 0;
   d.add_space_prefix = read_bool(f, "add_space_prefix", d.add_space_prefix);
+  d.chat_template = f.opt_string("tokenizer.chat_template").value_or("");
   return d;
+}
+
+void write_tokenizer_gguf(GgufWriter& w, const TokenizerData& d) {
+  w.set_string(key("model"), d.model);
+  if (d.model == "gpt2") w.set_string(key("pre"), d.pre.empty() ? "default" : d.pre);
+  w.set_str_array(key("tokens"), d.tokens);
+  if (!d.scores.empty()) w.set_f32_array(key("scores"), d.scores);
+  if (!d.types.empty()) {
+    std::vector<int32_t> types;
+    for (TokenType t : d.types) types.push_back(int32_t(t));
+    w.set_i32_array(key("token_type"), types);
+  }
+  if (!d.merges.empty()) {
+    std::vector<std::string> merges;
+    merges.reserve(d.merges.size());
+    for (auto& [a, b] : d.merges) merges.push_back(a + " " + b);
+    w.set_str_array(key("merges"), std::move(merges));
+  }
+  // "None" is written as an id past the vocabulary, as GGUF does (so family defaults do not return).
+  auto id = [&](const char* name, int32_t v) { w.set_u32(key(name), v >= 0 ? uint32_t(v) : 0xFFFFFFFFu); };
+  id("bos_token_id", d.bos);
+  id("eos_token_id", d.eos);
+  if (d.eot >= 0) id("eot_token_id", d.eot);
+  id("unknown_token_id", d.unk);
+  if (d.pad >= 0) id("padding_token_id", d.pad);
+  if (d.sep >= 0) id("seperator_token_id", d.sep);
+  w.set_bool(key("add_bos_token"), d.add_bos);
+  w.set_bool(key("add_eos_token"), d.add_eos);
+  if (d.model == "llama") w.set_bool(key("add_space_prefix"), d.add_space_prefix);
+  if (!d.chat_template.empty()) w.set_string("tokenizer.chat_template", d.chat_template);
 }
 
 std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& file) {
