@@ -175,6 +175,8 @@ void write_gguf_model(const ModelSource& src, const ModelConfig& config, const T
 
 std::vector<std::string> write_hf_model(const ModelSource& src, const ModelConfig& config, const TensorOverrides& ov,
                                         const std::string& dir, uint64_t max_shard_bytes) {
+  DS_CHECK(config.hybrid.count(LayerKind::Linear) == 0, "[write] ", dir, ": linear mixer layers have no Hugging Face ",
+           "(Apriel) form; write the student as GGUF");
   const std::string config_json = hf_config_to_json(config, src.hf_config());  // checks the form first
   const bool src_interleaved = src.config().rope.style == RopeStyle::Interleaved;
   const Reorder how = src_interleaved ? Reorder::ToHf : Reorder::None;

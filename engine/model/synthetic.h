@@ -30,8 +30,8 @@ ModelConfig llama_like(int n_layers = 16, int d_model = 2048, int n_heads = 32, 
 // Mamba d_inner = q width, d_xb = kv width, d_state, dt_rank = ceil(d_model / 16); linear F = head_dim,
 // window N, one feature map per query head.
 void set_hybrid_layout(ModelConfig& c, const std::vector<LayerKind>& layout, int d_state = 16, int window = 64);
-// A layout with round(fraction * n_layers) layers of `mixer`, spread evenly (the last layer stays attention
-// when possible): e.g. 16 layers, 0.5 -> AMAMAMAM...
+// A layout with round(fraction * n_layers) layers of `mixer`, spread evenly (mixer k at layer
+// floor((k + 1/2) n_layers / n_mixers)): e.g. 8 layers, 0.5 -> AMAMAMAM; 0.75 -> MAMMMAMM.
 std::vector<LayerKind> spread_layout(int n_layers, LayerKind mixer, double fraction);
 
 void write_synthetic_model(const std::string& path, const SyntheticSpec& spec);
