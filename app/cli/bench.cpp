@@ -100,6 +100,7 @@ Result bench_model(Device& dev, const std::string& path, const Opts& o, const st
     if (r > 0) pre.push_back(ms_since(t));
   }
   res.prefill_ms = median(pre);
+  if (o.dev.profile) print_profile(s.last_timings(), ("last prefill pass of " + path).c_str());
 
   // Decode at each depth (greedy sampling on the GPU, as generation does); each repetition prefills up to the
   // next depth from where the last one stopped.

@@ -17,6 +17,7 @@ enum class MatmulPath {
   Auto,    // mat-vec when M <= MatvecConfig::max_cols, tiled otherwise
   MatVec,  // force the mat-vec kernel (any M: columns go in groups of max_cols)
   Tiled,   // force the tiled kernel (any M)
+  CoopMat, // force the tensor-core kernel (devices with VK_NV_cooperative_matrix; K % 8 == 0)
 };
 
 // Launch shape of the mat-vec kernel (spec constants of shaders/matvec.comp), for tuning.
@@ -26,6 +27,10 @@ struct MatvecConfig {
   uint32_t max_cols = 8;     // columns of x handled by one workgroup (and the Auto threshold)
 };
 MatvecConfig default_matvec_config(const Device& dev);
+// Whether Auto sends a large-M matmul with weight w to the tensor-core kernel (which rounds x and the
+// dequantized weights to F16, accumulating in F32): devices with VK_NV_cooperative_matrix, weights
+// other than F32, vector-aligned K.
+bool uses_coopmat(const Device& dev, const Tensor& w, bool aligned);
 
 struct MatmulOptions {
   Tensor bias;              // F32 [N], optional
@@ -40,6 +45,9 @@ struct MatmulOptions {
   Tensor norm_weight;
   float norm_eps = 1e-5f;
   bool glu = false;
+  // y = W^T x: w [K, N] is read as its transpose, so x is F32 [N, M] and y F32 [K, M] (the backward's
+  // dX = W^T dY, see ops/backward/matmul.h). Tiled kernel only (MatmulPath::MatVec is refused).
+  bool transpose_w = false;
 };
 
 // w: [K, N] F32|F16|BF16|Q8_0|Q4_0 (row n = K contiguous weights; K % 32 == 0 for Q8_0/Q4_0);

@@ -83,7 +83,7 @@ TokenizerData tokenizer_data_from_gguf(const GgufFile& f) {
 
 void write_tokenizer_gguf(GgufWriter& w, const TokenizerData& d) {
   w.set_string(key("model"), d.model);
-  if (d.model == "gpt2") w.set_string(key("pre"), d.pre.empty() ? "default" : d.pre);
+  w.set_string(key("pre"), d.pre);
   w.set_str_array(key("tokens"), d.tokens);
   if (!d.scores.empty()) w.set_f32_array(key("scores"), d.scores);
   if (!d.types.empty()) {
@@ -94,20 +94,16 @@ void write_tokenizer_gguf(GgufWriter& w, const TokenizerData& d) {
   if (!d.merges.empty()) {
     std::vector<std::string> merges;
     merges.reserve(d.merges.size());
-    for (auto& [a, b] : d.merges) merges.push_back(a + " " + b);
+    for (const auto& [left, right] : d.merges) merges.push_back(left + " " + right);
     w.set_str_array(key("merges"), std::move(merges));
   }
-  // "None" is written as an id past the vocabulary, as GGUF does (so family defaults do not return).
-  auto id = [&](const char* name, int32_t v) { w.set_u32(key(name), v >= 0 ? uint32_t(v) : 0xFFFFFFFFu); };
-  id("bos_token_id", d.bos);
-  id("eos_token_id", d.eos);
-  if (d.eot >= 0) id("eot_token_id", d.eot);
-  id("unknown_token_id", d.unk);
-  if (d.pad >= 0) id("padding_token_id", d.pad);
-  if (d.sep >= 0) id("seperator_token_id", d.sep);
+  const std::pair<const char*, int32_t> ids[] = {{"bos_token_id", d.bos},     {"eos_token_id", d.eos},
+                                                 {"eot_token_id", d.eot},     {"unknown_token_id", d.unk},
+                                                 {"seperator_token_id", d.sep}, {"padding_token_id", d.pad}};
+  for (const auto& [name, id] : ids) w.set_u32(key(name), id >= 0 ? uint32_t(id) : 0xFFFFFFFFu);  // ~0: none
   w.set_bool(key("add_bos_token"), d.add_bos);
   w.set_bool(key("add_eos_token"), d.add_eos);
-  if (d.model == "llama") w.set_bool(key("add_space_prefix"), d.add_space_prefix);
+  w.set_bool(key("add_space_prefix"), d.add_space_prefix);
   if (!d.chat_template.empty()) w.set_string("tokenizer.chat_template", d.chat_template);
 }
 
