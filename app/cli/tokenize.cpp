@@ -1,7 +1,10 @@
 // `tokenize MODEL TEXT`: token ids and pieces of a text under the model's tokenizer.
 #include "common.h"
 #include "distilscope/tokenizer.h"
-#include "model/model_source.h"
+#include "model/gguf.h"
+#include "model/hf_config.h"
+#include "text/hf_tokenizer.h"
+#include "util/error.h"
 #include "util/json.h"
 
 namespace ds::cli {
@@ -19,7 +22,15 @@ void add_tokenize(CLI::App& app) {
   cmd->add_flag("--no-bos", o->no_bos, "Do not add the BOS token");
   cmd->add_flag("--no-special", o->no_special, "Treat control-token texts in TEXT as plain text");
   cmd->callback([o] {
-    auto tok = Tokenizer::create(ModelSource::open(o->model)->tokenizer_data());
+    // The tokenizer alone: vocabulary-only GGUF files and HF directories without weights work too.
+    std::unique_ptr<Tokenizer> tok;
+    if (is_hf_model_dir(o->model)) {
+      const HfModelFiles files = find_hf_model_files(o->model);
+      if (files.tokenizer.empty()) throw Error(o->model + ": no tokenizer.json");
+      tok = Tokenizer::create(read_hf_tokenizer(files.tokenizer, files.tokenizer_config));
+    } else {
+      tok = Tokenizer::from_gguf(GgufFile(o->model));
+    }
     auto ids = tok->encode(o->text, !o->no_bos && tok->add_bos(), !o->no_special);
     if (o->json) {
       JsonWriter j;
