@@ -230,6 +230,12 @@ TEST(HybridGguf, BadLayoutsAndMixerTensorsAreClearErrors) {
   rewrite(good, bad, k_key_block_layout, &number);
   EXPECT_ERROR(read_llama_config(GgufFile(bad)), "distilscope.block_layout is u32, expected an array of strings");
 
+  GgufValue one_string;  // the layout may also be one string of comma-separated codes
+  one_string.type = GgufType::STRING;
+  one_string.s = "t, m2,lin,t";
+  rewrite(good, bad, k_key_block_layout, &one_string);
+  EXPECT_EQ(layout_letters(read_llama_config(GgufFile(bad))), "AMLA");
+
   rewrite(good, bad, "distilscope.ssm.d_state", nullptr);
   EXPECT_ERROR(read_llama_config(GgufFile(bad)), "distilscope.ssm.d_state is missing (the layout has Mamba layers)");
 
