@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "ops/linear_mixer.h"
+#include "ops/mamba.h"
 #include "ops/rope.h"
 #include "ops/tensor.h"
 
@@ -14,7 +16,7 @@ namespace vk {
 class Recorder;
 }
 
-enum class OpKind { GetRows, RmsNorm, MatMul, Rope, KvStore, RopeStore, Attention, SwiGLU, Add, DecodeLayerSmall };
+enum class OpKind { GetRows, RmsNorm, MatMul, Rope, KvStore, RopeStore, Attention, SwiGLU, Add, LinearMixer, MambaMixer, DecodeLayerSmall };
 const char* op_kind_name(OpKind k);
 
 struct OpNode {
@@ -31,7 +33,11 @@ struct OpNode {
   Tensor bias;               // MatMul
   Tensor norm_weight;        // MatMul decode fusion: x read as rms_norm(x) * norm_weight (eps above)
   bool glu = false;          // MatMul decode fusion: x read as silu(gate) * up from [gate | up]
-  Tensor aux;                // Attention: scratch; Rope: positions; KvStore/Attention: step
+  Tensor aux;                // Attention: scratch; Rope: positions; KvStore/Attention/LinearMixer: step
+  // Mixers (inputs in `in`, in the op's argument order; see the builders). The state tensors are written.
+  int window = 0;            // LinearMixer: softmax window N
+  bool affine = false;       // LinearMixer: affine window/linear factors
+  MambaDims mamba;           // MambaMixer
 };
 
 class Graph {
@@ -60,6 +66,14 @@ class Graph {
   const Tensor& decode_layer_small(const std::string& name, std::vector<Tensor> in, int n_heads, ops::RopeMode mode,
                                    float eps, float scale);
   const Tensor& swiglu(const std::string& name, const Tensor& gate, const Tensor& up, const Tensor& out);
+  // The linear mixer over rotated q, k and v, advancing the layer's state (ops/linear_mixer.h).
+  const Tensor& linear_mixer(const std::string& name, const Tensor& q, const Tensor& k, const Tensor& v,
+                             const ops::LinearMixerWeights& w, const ops::LinearMixerState& state, const Tensor& step,
+                             int window, bool affine, const Tensor& out, const Tensor& scratch);
+  // The Mamba mixer core over in_proj's output and the step, advancing the layer's state (ops/mamba.h).
+  const Tensor& mamba_mixer(const std::string& name, const Tensor& zxbc, const Tensor& dt, const ops::MambaWeights& w,
+                            const ops::MambaState& state, const MambaDims& dims, const Tensor& out,
+                            const Tensor& scratch);
   const Tensor& add(const std::string& name, const Tensor& a, const Tensor& b, const Tensor& out);
 
   const std::vector<OpNode>& nodes() const { return nodes_; }
