@@ -18,6 +18,10 @@ int main(int argc, char** argv) {
   ds::cli::add_tokenize(app);
   ds::cli::add_bench(app);
   ds::cli::add_synth(app);
+  ds::cli::add_trace(app);
+  ds::cli::add_compare(app);
+  ds::cli::add_sessions(app);
+  ds::cli::add_replay(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -22,6 +22,7 @@ const char* op_kind_name(OpKind k) {
     case OpKind::Attention: return "attention";
     case OpKind::SwiGLU: return "swiglu";
     case OpKind::Add: return "add";
+    case OpKind::Capture: return "capture";
   }
   return "?";
 }
@@ -94,6 +95,12 @@ const Tensor& Graph::add(const std::string& name, const Tensor& a, const Tensor&
   return push({OpKind::Add, name, {a, b}, out});
 }
 
+void Graph::capture(const std::string& name, std::function<void(vk::Recorder&)> record) {
+  OpNode n{OpKind::Capture, name, {}, {}};
+  n.capture = std::move(record);
+  push(std::move(n));
+}
+
 int Graph::find(const std::string& name) const {
   for (int i = int(nodes_.size()) - 1; i >= 0; --i)
     if (nodes_[i].name == name) return i;
@@ -123,6 +130,7 @@ void Graph::record_node(vk::Recorder& rec, const OpNode& n) {
     case OpKind::Attention: ops::attention(rec, n.in[0], n.in[1], n.in[2], n.aux, n.scale, n.out, n.in[3]); break;
     case OpKind::SwiGLU: ops::swiglu(rec, n.in[0], n.in[1], n.out); break;
     case OpKind::Add: ops::add(rec, n.in[0], n.in[1], n.out); break;
+    case OpKind::Capture: n.capture(rec); break;
   }
 }
 

@@ -3,6 +3,7 @@
 // The same list serves inference, probes (capture nodes inserted after named tensors) and, walked
 // backwards, training. Every node names its output ("blk.3.attn_q") so tools can find it.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,8 @@ namespace vk {
 class Recorder;
 }
 
-enum class OpKind { GetRows, RmsNorm, MatMul, Rope, KvStore, RopeStore, Attention, SwiGLU, Add };
+// Capture: a probe callback recorded in place (probe/graph_capture.h inserts them; no tensor output).
+enum class OpKind { GetRows, RmsNorm, MatMul, Rope, KvStore, RopeStore, Attention, SwiGLU, Add, Capture };
 const char* op_kind_name(OpKind k);
 
 struct OpNode {
@@ -31,6 +33,7 @@ struct OpNode {
   Tensor norm_weight;        // MatMul decode fusion: x read as rms_norm(x) * norm_weight (eps above)
   bool glu = false;          // MatMul decode fusion: x read as silu(gate) * up from [gate | up]
   Tensor aux;                // Attention: scratch; Rope: positions; KvStore/Attention: step
+  std::function<void(vk::Recorder&)> capture;  // Capture: records the probe's dispatches
 };
 
 class Graph {
@@ -56,6 +59,9 @@ class Graph {
                           const Tensor& step, float scale, const Tensor& out, const Tensor& scratch);
   const Tensor& swiglu(const std::string& name, const Tensor& gate, const Tensor& up, const Tensor& out);
   const Tensor& add(const std::string& name, const Tensor& a, const Tensor& b, const Tensor& out);
+  void capture(const std::string& name, std::function<void(vk::Recorder&)> record);
+  // Appends a node as it is (graph rewriting: probe/graph_capture.h copies nodes into a new graph).
+  const Tensor& append(OpNode n) { return push(std::move(n)); }
 
   const std::vector<OpNode>& nodes() const { return nodes_; }
   // Index of the last node whose output has this name, or -1.
