@@ -35,6 +35,11 @@ for w in $what; do
         log "profile llama1b-$t (timestamps after every dispatch slow it down; see bench for speed)"
         $B/distilscope-cli bench $M/llama1b-$t.gguf --prompt-len 512 -n 16 --depths 0 --reps 1 --profile 2>&1 | grep -vE '^  matvec blk' | head -30 | tee -a "$OUT/summary.txt"
       done ;;
+    tests)  # correctness on this GPU (no validation layers there)
+      for t in $B/ds_test_*; do
+        log "$(basename $t)"
+        DS_NO_VALIDATION=1 $t 2>&1 | grep -E '^\[  (PASSED|FAILED|SKIPPED) \]|tests? from .* ran' | head -12 | tee -a "$OUT/summary.txt"
+      done ;;
     sweep)
       log "matmul sweep"; $B/ds_bench_matmul --sweep 2>&1 | tail -60 | tee -a "$OUT/summary.txt" ;;
     kernels)

@@ -33,6 +33,7 @@ std::string case_name(const MatmulCase& c) {
                   std::to_string(c.M) + (c.bias ? "_bias" : "") + (c.accumulate ? "_acc" : "");
   if (c.path == MatmulPath::MatVec) s += "_matvec";
   if (c.path == MatmulPath::Tiled) s += "_tiled";
+  if (c.path == MatmulPath::CoopMat) s += "_coopmat";
   if (!c.vector_loads) s += "_scalar";
   if (c.matvec.workgroup != ops::MatvecConfig{}.workgroup || c.matvec.rows != ops::MatvecConfig{}.rows ||
       c.matvec.max_cols != ops::MatvecConfig{}.max_cols)
@@ -50,7 +51,21 @@ void PrintTo(const MatmulCase& c, std::ostream* os) { *os << case_name(c); }
 // summation orders) while any indexing or dequantization mistake gives nmse > 1e-3.
 constexpr double k_nmse_max = 1e-10;
 
-double run_case(const MatmulCase& c) {
+// Whether this case runs on the tensor-core kernel (forced, or chosen by Auto on a device that has it).
+bool takes_coopmat(const MatmulCase& c, const Tensor& w, const Tensor& x) {
+  if (c.path == MatmulPath::CoopMat) return true;
+  bool aligned = c.vector_loads && c.K % 8 == 0 && w.buf.offset % 16 == 0 && x.buf.offset % 16 == 0;
+  return c.path == MatmulPath::Auto && c.M > int(c.matvec.max_cols) && ops::uses_coopmat(test::device(), w, aligned);
+}
+
+struct CaseResult {
+  double nmse = 0;
+  bool coopmat = false;  // ran on tensor cores (F32 accumulation of F16 products: a looser bound)
+  bool skipped = false;
+};
+
+CaseResult run_case(const MatmulCase& c) {
+  if (c.path == MatmulPath::CoopMat && !test::device().has_coopmat_nv()) return {0, true, true};
   test::arena().reset();
   auto w = test::random_floats(size_t(c.K) * c.N, 1);
   auto x = test::random_floats(size_t(c.K) * c.M, 2);
@@ -69,15 +84,25 @@ double run_case(const MatmulCase& c) {
   test::run([&](vk::Recorder& r) { ops::matmul(r, tw, tx, ty, o); });
 
   std::vector<float> wq = download_f32(test::device(), tw);  // the weights as the kernel sees them
+  std::vector<float> xr = x;
+  const bool coop = takes_coopmat(c, tw, tx);
+  if (coop) {  // tensor cores see x and W rounded to F16
+    for (auto& v : wq) v = f16_to_f32(f32_to_f16(v));
+    for (auto& v : xr) v = f16_to_f32(f32_to_f16(v));
+  }
   std::vector<float> want = y0;
-  ref::matmul(wq, x, c.bias ? std::span<const float>(bias) : std::span<const float>(), want, c.K, c.N, c.M,
+  ref::matmul(wq, xr, c.bias ? std::span<const float>(bias) : std::span<const float>(), want, c.K, c.N, c.M,
               c.accumulate);
-  return ref::nmse(download_f32(test::device(), ty), want);
+  return {ref::nmse(download_f32(test::device(), ty), want), coop, false};
 }
 
 class MatmulTest : public testing::TestWithParam<MatmulCase> {};
 
-TEST_P(MatmulTest, MatchesReference) { EXPECT_LT(run_case(GetParam()), k_nmse_max); }
+TEST_P(MatmulTest, MatchesReference) {
+  CaseResult r = run_case(GetParam());
+  if (r.skipped) GTEST_SKIP() << test::device().info().name << " has no VK_NV_cooperative_matrix (tensor-core path)";
+  EXPECT_LT(r.nmse, r.coopmat ? 1e-8 : k_nmse_max);
+}
 
 const DType k_types[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0};
 bool quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0; }
@@ -113,6 +138,11 @@ std::vector<MatmulCase> forced_cases() {
     out.push_back({t, 512, 65, 133, false, false, MatmulPath::MatVec});
     out.push_back({t, 96, 129, 3, true, true, MatmulPath::MatVec, false});
     out.push_back({t, 96, 129, 70, true, false, MatmulPath::Tiled, false});
+    // Tensor cores (skipped where absent): odd tiles, bias and accumulate, K not a multiple of 32.
+    out.push_back({t, 2048, 300, 70, true, true, MatmulPath::CoopMat});
+    out.push_back({t, 96, 1001, 130, false, false, MatmulPath::CoopMat});
+    out.push_back({t, 64, 129, 9, true, false, MatmulPath::CoopMat});
+    if (t != DType::Q8_0 && t != DType::Q4_0) out.push_back({t, 40, 33, 64, false, true, MatmulPath::CoopMat});
   }
   return out;
 }

@@ -83,6 +83,7 @@ void add_bench(CLI::App& app) {
       if (r > 0) pre.push_back(ms_since(t));
     }
     double prefill_ms = median(pre);
+    if (o->dev.profile) print_profile(s.last_timings(), "last prefill pass");
 
     // Decode at each depth: greedy sampling on the GPU, as generation does.
     SamplerParams greedy;

@@ -43,6 +43,10 @@ void check_matvec_config(const Device& dev, const MatvecConfig& c) {
 
 }  // namespace
 
+bool uses_coopmat(const Device& dev, const Tensor& w, bool aligned) {
+  return dev.has_coopmat_nv() && aligned && w.type != DType::F32;
+}
+
 MatvecConfig default_matvec_config(const Device& dev) {
   // GPUs: 128 invocations (4 NVIDIA warps) and 2 rows per workgroup. CPU devices (lavapipe) run a
   // workgroup's invocations as SIMD lanes and pay for every workgroup barrier, so there a workgroup is
@@ -93,7 +97,11 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
                            (!o.norm_weight || o.norm_weight.buf.offset % 16 == 0);
   const MatvecConfig cfg = o.matvec ? *o.matvec : default_matvec_config(dev);
   MatmulPath path = o.path;
-  if (path == MatmulPath::Auto) path = M <= int64_t(cfg.max_cols) ? MatmulPath::MatVec : MatmulPath::Tiled;
+  if (path == MatmulPath::Auto) {
+    path = M <= int64_t(cfg.max_cols) ? MatmulPath::MatVec : MatmulPath::Tiled;
+    // Tensor cores round x (and W) to F16; F32 weights keep the exact F32 kernel.
+    if (path == MatmulPath::Tiled && uses_coopmat(dev, w, aligned)) path = MatmulPath::CoopMat;
+  }
 
   push::MatmulPush pc{uint32_t(K), uint32_t(N), uint32_t(M), 0, o.norm_eps};
   if (o.bias) pc.flags |= MATMUL_BIAS;
@@ -111,6 +119,14 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
     auto [gx, gy] = grid_2d(div_up(N, cfg.rows));
     const std::string label = std::string("matvec_") + variant + (o.norm_weight ? "+norm" : o.glu ? "+glu" : "");
     rec.dispatch(p, bufs, writes, &pc, gx, gy, div_up(M, cols), label.c_str());
+  } else if (path == MatmulPath::CoopMat) {
+    DS_CHECK(dev.has_coopmat_nv(), "[matmul] ", w.name, ": the tensor-core path needs VK_NV_cooperative_matrix, which ",
+             dev.info().name, " does not offer");
+    DS_CHECK(aligned, "[matmul] ", w.name, ": the tensor-core path needs K % 8 == 0 and 16-byte aligned bindings (K=", K, ")");
+    DS_CHECK(!o.norm_weight && !o.glu, "[matmul] ", w.name, ": norm/glu fusions exist only on the mat-vec path");
+    auto& p = dev.pipeline(std::string("matmul_coopmat_") + variant, 4, sizeof pc);
+    const std::string label = std::string("matmul_coopmat_") + variant;
+    rec.dispatch(p, bufs, writes, &pc, div_up(N, 128), div_up(M, 64), 1, label.c_str());
   } else {
     DS_CHECK(!o.norm_weight && !o.glu, "[matmul] ", w.name, ": norm/glu fusions exist only on the mat-vec path (M=", M,
              " > ", cfg.max_cols, ")");

@@ -17,6 +17,7 @@ enum class MatmulPath {
   Auto,    // mat-vec when M <= MatvecConfig::max_cols, tiled otherwise
   MatVec,  // force the mat-vec kernel (any M: columns go in groups of max_cols)
   Tiled,   // force the tiled kernel (any M)
+  CoopMat, // force the tensor-core kernel (devices with VK_NV_cooperative_matrix; K % 8 == 0)
 };
 
 // Launch shape of the mat-vec kernel (spec constants of shaders/matvec.comp), for tuning.
@@ -26,6 +27,10 @@ struct MatvecConfig {
   uint32_t max_cols = 8;     // columns of x handled by one workgroup (and the Auto threshold)
 };
 MatvecConfig default_matvec_config(const Device& dev);
+// Whether Auto sends a large-M matmul with weight w to the tensor-core kernel (which rounds x and the
+// dequantized weights to F16, accumulating in F32): devices with VK_NV_cooperative_matrix, weights
+// other than F32, vector-aligned K.
+bool uses_coopmat(const Device& dev, const Tensor& w, bool aligned);
 
 struct MatmulOptions {
   Tensor bias;              // F32 [N], optional

@@ -99,6 +99,22 @@ std::unique_ptr<Device> Device::open(const DeviceOptions& opts) {
   f2.features.shaderInt64 = supported.shaderInt64;
 
   std::vector<const char*> exts(std::begin(vk::k_required_device_extensions), std::end(vk::k_required_device_extensions));
+  // Tensor cores: VK_NV_cooperative_matrix with 16x16x16 F16 x F16 + F32 (and the Vulkan memory model
+  // its SPIR-V declares). DS_NO_COOPMAT=1 turns it off (to compare paths).
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  if (pick->info.coopmat_nv && !env_flag("DS_NO_COOPMAT") && vk::supports_coopmat_f16_16x16x16(dev->instance(), dev->physical_)) {
+    VkPhysicalDeviceVulkan12Features s12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+    VkPhysicalDeviceFeatures2 sf{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &s12};
+    vkGetPhysicalDeviceFeatures2(dev->physical_, &sf);
+    if (s12.vulkanMemoryModel) {
+      exts.push_back("VK_NV_cooperative_matrix");
+      coop.cooperativeMatrix = VK_TRUE;
+      coop.pNext = f2.pNext;
+      f2.pNext = &coop;
+      f12.vulkanMemoryModel = VK_TRUE;
+      dev->coopmat_nv_ = true;
+    }
+  }
   VkDeviceCreateInfo ci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, &f2};
   ci.queueCreateInfoCount = 1;
   ci.pQueueCreateInfos = &qi;

@@ -47,6 +47,10 @@ struct DeviceCaps {
   bool subgroup_arithmetic_in_compute = false;
   uint32_t max_invocations = 0, shared_memory = 0, push_constant_bytes = 0;
 };
+// Whether the device's VK_NV_cooperative_matrix offers 16x16x16 subgroup matrices with F16 inputs and
+// F32 accumulators (what shaders/matmul_coopmat.comp uses).
+bool supports_coopmat_f16_16x16x16(VkInstance instance, VkPhysicalDevice pd);
+
 // The requirements a device misses, in words ("16-bit storage (storageBuffer16BitAccess)"); empty = usable.
 std::vector<std::string> missing_requirements(const DeviceCaps& caps);
 
