@@ -9,6 +9,7 @@
 #include "distilscope/session.h"
 #include "distilscope/sampling.h"
 #include "distilscope/tokenizer.h"
+#include "distilscope/trace.h"
 #include "probe/graph_capture.h"
 #include "util/error.h"
 
@@ -84,7 +85,7 @@ DivergenceSnapshot Pair::run_tokens(std::span<const int32_t> prompt, int max_tok
   snap.student = student_.path();
   for (int l = 0; l < student_.config().n_layers; ++l) snap.student_layout.push_back(student_.config().layer_kind(l));
   const Tokenizer& tok = teacher_.tokenizer();
-  for (int32_t id : prompt) snap.token_labels.push_back(tok.token_bytes(id));
+  for (int32_t id : prompt) snap.token_labels.push_back(token_label(tok, id));
 
   // The prompt but its last token without probes (batched), then one lockstep decode step per token.
   if (prompt.size() > 1) {
@@ -106,10 +107,10 @@ DivergenceSnapshot Pair::run_tokens(std::span<const int32_t> prompt, int max_tok
     step.div = std::move(got[0].divergence[0]);
     if (layers_.empty()) step.div.layer_cosine.clear();
     if (!js_) step.div.layer_attn_js.clear();
-    step.piece = tok.token_bytes(y);
+    step.piece = token_piece(tok, y);
     step.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     snap.tokens.push_back(step.div);
-    snap.token_labels.push_back(step.piece);
+    snap.token_labels.push_back(token_label(step.piece));
     if (cb && !cb(step)) break;
     if (tok.is_end_of_generation(y)) break;
     x = y;

@@ -22,6 +22,7 @@ constexpr const char* kActStats = "act_stats";
 constexpr const char* kActHist = "act_hist";
 constexpr const char* kLens = "logit_lens";
 constexpr const char* kTeacherTop = "teacher_top";
+constexpr const char* kTokenProbs = "token_probs";
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 Blob pairs_blob(BlobKey key, const std::vector<std::pair<int32_t, float>>& top) {
@@ -180,6 +181,8 @@ std::vector<StoreWrite> pair_step_writes(int64_t run_id, const PairStep& step, c
     w.emplace_back(L);
   }
   w.emplace_back(pairs_blob({run_id, idx, -1, -1, kTeacherTop}, d.teacher_top));
+  const float probs[2] = {d.p_teacher, d.p_student};
+  w.emplace_back(Blob::from_floats({run_id, idx, -1, -1, kTokenProbs}, {2}, probs));
   return w;
 }
 
@@ -277,15 +280,16 @@ DivergenceSnapshot load_divergence(Store& store, int64_t run_id) {
       const Token& tok = *it->second;
       t.token = tok.token_id;
       t.p_teacher = float(tok.prob.value_or(kNaN));
-      for (const TokenAlt& a : tok.alternatives) {
-        t.student_top.emplace_back(a.token_id, a.prob);
-        if (a.token_id == tok.token_id) t.p_student = a.prob;
-      }
+      for (const TokenAlt& a : tok.alternatives) t.student_top.emplace_back(a.token_id, a.prob);
       if (!t.student_top.empty()) t.student_top1 = t.student_top[0].first;
     }
     if (auto b = store.get_blob({run_id, d.index, -1, -1, kTeacherTop})) {
       t.teacher_top = blob_pairs(*b);
       if (!t.teacher_top.empty()) t.teacher_top1 = t.teacher_top[0].first;
+    }
+    if (auto b = store.get_blob({run_id, d.index, -1, -1, kTokenProbs}); b && b->floats().size() == 2) {
+      t.p_teacher = b->floats()[0];
+      t.p_student = b->floats()[1];
     }
     if (any_layer) t.layer_cosine.assign(layout.size(), kNaN);
     if (any_js) t.layer_attn_js.assign(layout.size(), kNaN);

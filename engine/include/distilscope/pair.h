@@ -31,7 +31,7 @@ struct PairOptions {
 struct PairStep {
   int index = 0;            // 0-based among generated tokens
   TokenDivergence div;      // div.token is the teacher's token; div.position the position predicting it
-  std::string piece;        // the token's bytes (may be part of a UTF-8 character)
+  std::string piece;        // token_piece() of the token: its bytes, or markup text ("</s>")
   double ms = 0;            // wall time of both models' step
 };
 using PairCallback = std::function<bool(const PairStep&)>;  // return false to stop

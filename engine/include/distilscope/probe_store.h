@@ -8,6 +8,7 @@
 //   "act_hist"    idx, layer: I32 [bins]
 //   "logit_lens"  idx, layer: F32 [2, n]: (token id, probability) pairs, best first
 //   "teacher_top" idx (compare runs): F32 [2, n], the teacher's top tokens
+//   "token_probs" idx (compare runs): F32 [2], p_teacher and p_student of the emitted token
 // Token rows: piece = the token's bytes, or its vocabulary text for markup tokens ("<s>"). In a compare
 // run a generated token's prob is the teacher's probability of it, its alternatives the student's top
 // tokens (so the student's choice replays with its text), and divergence rows have the token's idx.
