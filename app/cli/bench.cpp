@@ -102,6 +102,7 @@ void add_bench(CLI::App& app) {
       plan->logit_lens = o->probe_lens;
       plan->max_context = ctx;
     }
+    std::vector<vk::OpTiming> plain_timings, probe_timings;  // the last decode step of each (--profile)
     // Median ms per decode step at `depth`; with probes, every step's frame is read back (as a UI would).
     auto time_decode = [&](int depth, bool probes) {
       std::vector<double> per_token;
@@ -121,6 +122,7 @@ void add_bench(CLI::App& app) {
         per_token.push_back(ms_since(t0) / o->n);
         DS_CHECK(!probes || frames == size_t(o->n), "[bench] ", frames, " frames read back for ", o->n, " steps");
       }
+      (probes ? probe_timings : plain_timings) = s.last_timings();
       s.set_capture_plan(nullptr);
       return median(per_token);
     };
@@ -175,7 +177,8 @@ void add_bench(CLI::App& app) {
                       100 * (r.probe_ms / r.ms_per_token - 1));
       }
     }
-    if (o->dev.profile) print_profile(s.last_timings(), "last decode step");
+    if (o->dev.profile) print_profile(plain_timings, "last decode step");
+    if (o->dev.profile && plan) print_profile(probe_timings, "last decode step with probes");
   });
 }
 
