@@ -140,6 +140,22 @@ struct RopeStorePush {
 #ifdef __cplusplus
 static_assert(sizeof(RopeStorePush) == 24);
 #endif
+
+// decode_layer_small.comp: one decoder layer of a small model for one token, in one workgroup.
+struct SmallLayerPush {
+  uint d_model;
+  uint n_heads;
+  uint n_kv;
+  uint head_dim;
+  uint ffn;
+  uint n_ctx;
+  uint neox;
+  float eps;
+  float scale;
+};
+#ifdef __cplusplus
+static_assert(sizeof(SmallLayerPush) == 36);
+#endif
 // ---- linmix helper: `linear` mixer (Hedgehog linear attention + sliding softmax window; shaders/linmix_*.comp,
 // ops/linear_mixer) ----
 #define LINMIX_WINDOW_FACTOR 1u  // a window-factor tensor (per query head logits) is bound
@@ -277,5 +293,113 @@ static_assert(sizeof(ProbeComparePush) == 40);
 static_assert(sizeof(ProbeCopyPush) == 32);
 #endif
 // ---- end probes ----
+// ---- training (branch train): backward ops, losses, optimizer (shaders/*_backward*.comp, sum_rows.comp,
+// matmul_grad_w.comp, attention_train*.comp, loss*.comp, sum_squares.comp, adamw.comp, cast_half.comp,
+// scale.comp) ----
+#define GRAD_ACCUMULATE 1u  // flags bit: add into the gradient output (+=) instead of overwriting it (=)
+#define GRAD_HAS_WEIGHT 2u  // rms_norm_backward: the norm has a weight vector
+
+// embed_backward.comp: dtable[:, ids[m]] += dout[:, m]  (dout: K x M, dtable: K x V; ids outside [0, V) skipped)
+struct EmbedBackwardPush {
+  uint K;
+  uint V;
+  uint M;
+  uint pad;
+};
+
+// rms_norm_backward.comp, one workgroup per row r (x, dy, dx: rows x n):
+//   rstd = 1 / sqrt(mean(x^2) + eps), g = dy * w, dx (=|+=) rstd * g - x * rstd^3 * mean(g * x); saves rstd[r].
+// sum_rows.comp, one invocation per column i: out[i] (=|+=) sum_r a[r, i]  (SUM)
+//   or sum_r a[r, i] * b[r, i] * s[r]  (WEIGHTED: RMSNorm dw = sum_r dy * x * rstd).
+struct NormBackwardPush {
+  uint n;
+  uint rows;
+  float eps;
+  uint flags;
+};
+
+// attention_train.comp / attention_backward_{dq,dkv}.comp: causal GQA attention within each of n_seqs
+// sequences of n_tokens (q, out: [head_dim, n_heads, n_tokens, n_seqs]; k, v: [head_dim, n_kv, ...];
+// lse: [n_heads, n_tokens, n_seqs]); head_dim and the tile size are specialization constants.
+struct AttentionTrainPush {
+  uint n_heads;
+  uint n_kv;
+  uint n_tokens;
+  float scale;
+};
+
+// loss.comp, one workgroup per token row of n values (rows tokens): cross-entropy (targets), KL with
+// temperature (flags LOSS_REVERSE_KL: KL(student || teacher), else KL(teacher || student)), or MSE.
+// per_token[r] = the row's loss; grad (=|+=) weight * d(mean loss)/d(row).
+#define LOSS_REVERSE_KL 4u
+struct LossPush {
+  uint n;
+  uint rows;
+  float temperature;
+  float weight;
+  uint flags;
+  uint pad;
+};
+
+// loss_reduce.comp, one workgroup: COUNT: stats[1] = #targets in [0, n); MEAN: stats[0] = sum(per_token) /
+// (use_count ? stats[1] : rows), and stats[1] = rows when !use_count.
+struct LossReducePush {
+  uint rows;
+  uint n;
+  uint use_count;
+  uint pad;
+};
+
+// sum_squares.comp: PARTIAL: partials[offset + g] = sum of x[i]^2 over workgroup g's grid-stride share;
+// FINAL (one workgroup): out[0] = sum of partials[0 .. n).
+struct SumSquaresPush {
+  uint n;
+  uint offset;
+};
+
+// AdamWStep is not a push constant: the optimizer's step buffer, written by the host before every submit.
+struct AdamWStep {
+  float lr;                // this step's learning rate (schedule computed on the host)
+  float beta1;
+  float beta2;
+  float eps;
+  float bias_correction1;  // 1 - beta1^t
+  float bias_correction2;  // 1 - beta2^t
+  float max_grad_norm;     // <= 0: no clipping
+  float grad_scale;        // multiplies every gradient first (e.g. 1 / accumulation steps)
+};
+
+// adamw.comp: one invocation per element of one parameter tensor (F32 master, grad, m, v).
+struct AdamWPush {
+  uint n;
+  float lr_scale;
+  float weight_decay;
+  uint clip;  // 1: read the global squared gradient norm and clip to max_grad_norm
+};
+
+// cast_half.comp: dst[i] = half(src[i]) (F16 or BF16, round to nearest even).
+struct CastPush {
+  uint n;
+};
+
+// scale.comp: out[i] = s * x[i]
+struct ScalePush {
+  uint n;
+  float s;
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(EmbedBackwardPush) == 16);
+static_assert(sizeof(NormBackwardPush) == 16);
+static_assert(sizeof(AttentionTrainPush) == 16);
+static_assert(sizeof(LossPush) == 24);
+static_assert(sizeof(LossReducePush) == 16);
+static_assert(sizeof(SumSquaresPush) == 8);
+static_assert(sizeof(AdamWStep) == 32);
+static_assert(sizeof(AdamWPush) == 16);
+static_assert(sizeof(CastPush) == 4);
+static_assert(sizeof(ScalePush) == 8);
+#endif
+// ---- end training ----
 
 #endif

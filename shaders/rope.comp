@@ -1,6 +1,7 @@
 #version 450
 // Rotary position embedding, one invocation per rotated pair: (x0, x1) -> (x0 c - x1 s, x0 s + x1 c) with
 // angle = float(positions[t]) * inv_freq[i]. Pairs are (2i, 2i+1) (interleaved) or (i, i + head_dim/2) (neox).
+// INVERSE (the backward: dx = R^T dy) turns each pair by -angle instead.
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -21,6 +22,9 @@ void main() {
   uint t = row / p.n_heads;
 
   vec2 cs = rope_cos_sin(positions[t], inv_freq[i]);
+#if defined(INVERSE)
+  cs.y = -cs.y;
+#endif
   uvec2 e = row * p.head_dim + rope_pair(i, p.head_dim, p.neox != 0);
   vec2 r = rope_rotate(vec2(x[e.x], x[e.y]), cs);
   y[e.x] = r.x;

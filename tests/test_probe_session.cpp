@@ -1,5 +1,6 @@
 // Probes wired into a Session, end to end through real (synthetic) models: logits with probes on equal
-// those with probes off bit for bit, in prefill and decode and for every weight type; attention rows of
+// those with probes off bit for bit (per-op path), in prefill and decode and for every weight type, and
+// the one-dispatch small-layer path to F32 summation order; attention rows of
 // prefill and decode frames sum to 1 and match the CPU reference model's; residual norms and top channels
 // match the reference; the logit lens of the last layer is the model's own output distribution; frames not
 // taken in time are counted as lost; a plan that asks for a missing layer is a clear error.
@@ -11,6 +12,7 @@
 #include "model/synthetic.h"
 #include "probe/capture_plan.h"
 #include "probe/frame.h"
+#include "ref/compare.h"
 #include "ref/forward.h"
 #include "ref/probe.h"
 #include "support/files.h"
@@ -60,7 +62,11 @@ class ProbeOnOff : public testing::TestWithParam<DType> {};
 TEST_P(ProbeOnOff, LogitsAreBitIdentical) {
   test::TempDir dir;
   auto model = Model::load(test::device(), write_model(dir, GetParam()));
-  Session off(*model, SessionOptions{kCtx, 16});
+  // Probes read the per-op tensors, so a capturing decode step never uses the one-dispatch small layer
+  // (d_model <= 256): the bit-exact reference is the per-op path, the only one of larger models.
+  SessionOptions per_op{kCtx, 16};
+  per_op.small_layers = false;
+  Session off(*model, per_op);
   const auto want = run_steps(off);
   Session on(*model, SessionOptions{kCtx, 16});
   const probe::CapturePlan plan = full_plan();
@@ -69,6 +75,10 @@ TEST_P(ProbeOnOff, LogitsAreBitIdentical) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], want[i]) << "step " << i;
   EXPECT_EQ(on.take_frames().size(), 1 + kForced.size());
+  // Against the small-layer path: the same up to F32 summation order.
+  Session small(*model, SessionOptions{kCtx, 16});
+  const auto fused = run_steps(small);
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_LT(ref::nmse(got[i], fused[i]), 1e-8) << "step " << i;
   // Sampling on the GPU picks the same tokens too, and clearing the plan leaves a plain session.
   off.reset();
   on.reset();

@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "ops/decode_layer.h"
+
 namespace ds {
 
 Graph build_llama_graph(const ModelConfig& c, const ModelWeights& w, const ForwardBuffers& b) {
@@ -22,6 +24,14 @@ Graph build_llama_graph(const ModelConfig& c, const ModelWeights& w, const Forwa
     const std::string p = "blk." + std::to_string(l) + ".";
     // Decode (one token) uses the fused forms: one mat-vec for q/k/v with the norm applied on the fly,
     // one kernel for rope + cache stores, gate/up in one mat-vec, silu(gate) * up read by the down mat-vec.
+    const ops::SmallLayerWeights small{L.wqkv, L.wo, L.w_gate_up, L.w_down, L.attn_norm, L.ffn_norm};
+    if (decode && b.small_layers && !L.bqkv &&
+        ops::decode_layer_small_fits(small, c.n_heads, c.n_kv_heads, c.head_dim, int(b.k_cache[l].ne[1]))) {
+      g.decode_layer_small(p + "layer", {b.x, L.wqkv, L.wo, L.w_gate_up, L.w_down, L.attn_norm, L.ffn_norm,
+                                         b.k_cache[l], b.v_cache[l], b.step, w.rope_inv_freq},
+                           c.n_heads, mode, c.norm_eps, scale);
+      continue;
+    }
     const bool fuse_qkv = decode && L.wqkv && b.qkv;
     const bool fuse_ffn = decode && L.w_gate_up && b.gate_up;
     if (fuse_qkv) {

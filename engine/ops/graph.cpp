@@ -2,6 +2,7 @@
 #include "ops/graph.h"
 
 #include "ops/attention.h"
+#include "ops/decode_layer.h"
 #include "ops/elementwise.h"
 #include "ops/embed.h"
 #include "ops/matmul.h"
@@ -22,6 +23,7 @@ const char* op_kind_name(OpKind k) {
     case OpKind::Attention: return "attention";
     case OpKind::SwiGLU: return "swiglu";
     case OpKind::Add: return "add";
+    case OpKind::DecodeLayerSmall: return "decode_layer_small";
     case OpKind::Capture: return "capture";
   }
   return "?";
@@ -88,6 +90,16 @@ const Tensor& Graph::attention(const std::string& name, const Tensor& q, const T
   n.scale = scale;
   return push(std::move(n));
 }
+const Tensor& Graph::decode_layer_small(const std::string& name, std::vector<Tensor> in, int n_heads,
+                                        ops::RopeMode mode, float eps, float scale) {
+  OpNode n{OpKind::DecodeLayerSmall, name, std::move(in), {}};
+  n.out = n.in[0];
+  n.n_heads = n_heads;
+  n.rope_mode = mode;
+  n.eps = eps;
+  n.scale = scale;
+  return push(std::move(n));
+}
 const Tensor& Graph::swiglu(const std::string& name, const Tensor& gate, const Tensor& up, const Tensor& out) {
   return push({OpKind::SwiGLU, name, {gate, up}, out});
 }
@@ -130,6 +142,12 @@ void Graph::record_node(vk::Recorder& rec, const OpNode& n) {
     case OpKind::Attention: ops::attention(rec, n.in[0], n.in[1], n.in[2], n.aux, n.scale, n.out, n.in[3]); break;
     case OpKind::SwiGLU: ops::swiglu(rec, n.in[0], n.in[1], n.out); break;
     case OpKind::Add: ops::add(rec, n.in[0], n.in[1], n.out); break;
+    case OpKind::DecodeLayerSmall: {
+      ops::SmallLayerWeights w{n.in[1], n.in[2], n.in[3], n.in[4], n.in[5], n.in[6]};
+      ops::decode_layer_small(rec, n.in[0], w, n.in[7], n.in[8], n.in[9], n.in[10], n.n_heads,
+                              n.rope_mode == ops::RopeMode::Neox, n.eps, n.scale);
+      break;
+    }
     case OpKind::Capture: n.capture(rec); break;
   }
 }

@@ -16,7 +16,9 @@ class Recorder;
 }
 
 // Capture: a probe callback recorded in place (probe/graph_capture.h inserts them; no tensor output).
-enum class OpKind { GetRows, RmsNorm, MatMul, Rope, KvStore, RopeStore, Attention, SwiGLU, Add, Capture };
+enum class OpKind {
+  GetRows, RmsNorm, MatMul, Rope, KvStore, RopeStore, Attention, SwiGLU, Add, DecodeLayerSmall, Capture
+};
 const char* op_kind_name(OpKind k);
 
 struct OpNode {
@@ -26,7 +28,8 @@ struct OpNode {
   Tensor out;
   // Parameters (only those of the node's kind are meaningful).
   float eps = 0;             // RmsNorm
-  float scale = 0;           // Attention
+  float scale = 0;           // Attention, DecodeLayerSmall
+  int n_heads = 0;           // DecodeLayerSmall
   ops::RopeMode rope_mode = ops::RopeMode::Interleaved;
   bool accumulate = false;   // MatMul: out += W x
   Tensor bias;               // MatMul
@@ -57,6 +60,10 @@ class Graph {
   void kv_store(const std::string& name, const Tensor& src, const Tensor& step, const Tensor& cache);
   const Tensor& attention(const std::string& name, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                           const Tensor& step, float scale, const Tensor& out, const Tensor& scratch);
+  // A whole small decoder layer for one token in one dispatch (ops/decode_layer.h); returns x.
+  // in: {x, wqkv, wo, w_gate_up, w_down, attn_norm, ffn_norm, k_cache, v_cache, step, inv_freq}.
+  const Tensor& decode_layer_small(const std::string& name, std::vector<Tensor> in, int n_heads, ops::RopeMode mode,
+                                   float eps, float scale);
   const Tensor& swiglu(const std::string& name, const Tensor& gate, const Tensor& up, const Tensor& out);
   const Tensor& add(const std::string& name, const Tensor& a, const Tensor& b, const Tensor& out);
   void capture(const std::string& name, std::function<void(vk::Recorder&)> record);

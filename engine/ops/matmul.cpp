@@ -66,11 +66,14 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
   const char* variant = weight_variant("matmul", w);
   check_type("matmul", x, DType::F32);
   check_type("matmul", y, DType::F32);
-  const int64_t K = w.ne[0], N = w.rows(), M = x.rows();
+  const bool tr = o.transpose_w;  // reduce over the weight's rows instead of along them
+  const int64_t K = tr ? w.rows() : w.ne[0], N = tr ? w.ne[0] : w.rows(), M = x.rows();
   const int64_t x_len = o.glu ? 2 * K : K;
-  DS_CHECK(x.ne[0] == x_len, "[matmul] weight ", w.name, ": ", w.shape_str(), " ", dtype_name(w.type), " (K=", K,
-           ") but input ", x.name, " is ", x.shape_str(), " (K=", x.ne[0], o.glu ? ", expected 2K = [gate | up]" : "",
-           ")");
+  DS_CHECK(x.ne[0] == x_len, "[matmul] weight ", w.name, tr ? " (transposed)" : "", ": ", w.shape_str(), " ",
+           dtype_name(w.type), " (K=", K, ") but input ", x.name, " is ", x.shape_str(), " (K=", x.ne[0],
+           o.glu ? ", expected 2K = [gate | up]" : "", ")");
+  DS_CHECK(!tr || (o.path != MatmulPath::MatVec && !o.glu && !o.norm_weight), "[matmul] weight ", w.name,
+           ": the transposed product has no mat-vec kernel and no fusions (use MatmulPath::Auto or Tiled)");
   if (o.norm_weight) {
     check_type("matmul", o.norm_weight, DType::F32);
     DS_CHECK(o.norm_weight.n_elements() == K, "[matmul] norm weight ", o.norm_weight.name, " has ",
@@ -93,14 +96,15 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
   if (N == 0 || M == 0) return;
 
   // Vector loads need every row (K % 8 == 0) and both bindings 16-byte aligned.
-  const uint32_t aligned = o.vector_loads && K % 8 == 0 && w.buf.offset % 16 == 0 && x.buf.offset % 16 == 0 &&
-                           (!o.norm_weight || o.norm_weight.buf.offset % 16 == 0);
+  // (transposed: runs of 8 along N instead, so N % 8 == 0 too).
+  const uint32_t aligned = o.vector_loads && K % 8 == 0 && (!tr || N % 8 == 0) && w.buf.offset % 16 == 0 &&
+                           x.buf.offset % 16 == 0 && (!o.norm_weight || o.norm_weight.buf.offset % 16 == 0);
   const MatvecConfig cfg = o.matvec ? *o.matvec : default_matvec_config(dev);
   MatmulPath path = o.path;
   if (path == MatmulPath::Auto) {
-    path = M <= int64_t(cfg.max_cols) ? MatmulPath::MatVec : MatmulPath::Tiled;
+    path = M <= int64_t(cfg.max_cols) && !tr ? MatmulPath::MatVec : MatmulPath::Tiled;
     // Tensor cores round x (and W) to F16; F32 weights keep the exact F32 kernel.
-    if (path == MatmulPath::Tiled && uses_coopmat(dev, w, aligned)) path = MatmulPath::CoopMat;
+    if (path == MatmulPath::Tiled && !tr && uses_coopmat(dev, w, aligned)) path = MatmulPath::CoopMat;
   }
 
   push::MatmulPush pc{uint32_t(K), uint32_t(N), uint32_t(M), 0, o.norm_eps};
@@ -120,6 +124,7 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
     const std::string label = std::string("matvec_") + variant + (o.norm_weight ? "+norm" : o.glu ? "+glu" : "");
     rec.dispatch(p, bufs, writes, &pc, gx, gy, div_up(M, cols), label.c_str());
   } else if (path == MatmulPath::CoopMat) {
+    DS_CHECK(!tr, "[matmul] ", w.name, ": no tensor-core kernel for transposed weights");
     DS_CHECK(dev.has_coopmat_nv(), "[matmul] ", w.name, ": the tensor-core path needs VK_NV_cooperative_matrix, which ",
              dev.info().name, " does not offer");
     DS_CHECK(aligned, "[matmul] ", w.name, ": the tensor-core path needs K % 8 == 0 and 16-byte aligned bindings (K=", K, ")");
@@ -130,9 +135,9 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
   } else {
     DS_CHECK(!o.norm_weight && !o.glu, "[matmul] ", w.name, ": norm/glu fusions exist only on the mat-vec path (M=", M,
              " > ", cfg.max_cols, ")");
-    auto& p = dev.pipeline(std::string("matmul_") + variant, 4, sizeof pc,
+    auto& p = dev.pipeline(std::string(tr ? "matmul_t_" : "matmul_") + variant, 4, sizeof pc,
                            {k_tile_threads, k_tile_threads_n, k_tile_tn, k_tile_tm, aligned});
-    const std::string label = std::string("matmul_") + variant;
+    const std::string label = std::string(tr ? "matmul_t_" : "matmul_") + variant;
     rec.dispatch(p, bufs, writes, &pc, div_up(N, k_tile_n), div_up(M, k_tile_m), 1, label.c_str());
   }
 }

@@ -45,6 +45,9 @@ struct MatmulOptions {
   Tensor norm_weight;
   float norm_eps = 1e-5f;
   bool glu = false;
+  // y = W^T x: w [K, N] is read as its transpose, so x is F32 [N, M] and y F32 [K, M] (the backward's
+  // dX = W^T dY, see ops/backward/matmul.h). Tiled kernel only (MatmulPath::MatVec is refused).
+  bool transpose_w = false;
 };
 
 // w: [K, N] F32|F16|BF16|Q8_0|Q4_0 (row n = K contiguous weights; K % 32 == 0 for Q8_0/Q4_0);

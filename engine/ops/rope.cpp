@@ -1,10 +1,12 @@
-// RoPE: inverse frequencies with Linear / Llama 3.1 scaling, and the dispatch of shaders/rope.comp.
+// RoPE: inverse frequencies with Linear / Llama 3.1 scaling, and the dispatch of shaders/rope.comp (the
+// forward, and its INVERSE variant for the backward declared in ops/backward/rope.h).
 #include "ops/rope.h"
 
 #include <cmath>
 #include <numbers>
 
 #include "distilscope/device.h"
+#include "ops/backward/rope.h"
 #include "ops/check.h"
 #include "ops/push.h"
 #include "vk/recorder.h"
@@ -42,25 +44,42 @@ std::vector<float> rope_inv_freq(int head_dim, float theta, const RopeScaling& s
   return inv_freq;
 }
 
-void rope(vk::Recorder& rec, const Tensor& x, const Tensor& positions, const Tensor& inv_freq, RopeMode mode,
-          const Tensor& out) {
-  check_type("rope", x, DType::F32);
-  check_type("rope", out, DType::F32);
-  check_type("rope", positions, DType::I32);
-  check_type("rope", inv_freq, DType::F32);
-  check_same_shape("rope", x, out);
+namespace {
+
+// The forward (shader "rope") and the backward (shader "rope_backward": the inverse rotation) share
+// checks and launch; `op` names the op in errors.
+void rotate(vk::Recorder& rec, const char* op, const Tensor& x, const Tensor& positions, const Tensor& inv_freq,
+            RopeMode mode, const Tensor& out) {
+  check_type(op, x, DType::F32);
+  check_type(op, out, DType::F32);
+  check_type(op, positions, DType::I32);
+  check_type(op, inv_freq, DType::F32);
+  check_same_shape(op, x, out);
   const int64_t head_dim = x.ne[0], n_heads = x.ne[1], n_tokens = x.ne[2];
-  DS_CHECK(x.ne[3] == 1, "[rope] ", x.name, " is ", x.shape_str(), ", expected [head_dim, n_heads, n_tokens]");
-  DS_CHECK(head_dim % 2 == 0, "[rope] ", x.name, ": head_dim ", head_dim, " is odd");
-  DS_CHECK(inv_freq.n_elements() == head_dim / 2, "[rope] ", inv_freq.name, " has ", inv_freq.n_elements(),
+  DS_CHECK(x.ne[3] == 1, "[", op, "] ", x.name, " is ", x.shape_str(), ", expected [head_dim, n_heads, n_tokens]");
+  DS_CHECK(head_dim % 2 == 0, "[", op, "] ", x.name, ": head_dim ", head_dim, " is odd");
+  DS_CHECK(inv_freq.n_elements() == head_dim / 2, "[", op, "] ", inv_freq.name, " has ", inv_freq.n_elements(),
            " frequencies, head_dim ", head_dim, " needs ", head_dim / 2);
-  DS_CHECK(positions.n_elements() >= n_tokens, "[rope] ", positions.name, " has ", positions.n_elements(),
+  DS_CHECK(positions.n_elements() >= n_tokens, "[", op, "] ", positions.name, " has ", positions.n_elements(),
            " positions for ", n_tokens, " tokens");
   push::RopePush pc{uint32_t(head_dim), uint32_t(n_heads), uint32_t(n_tokens), mode == RopeMode::Neox ? 1u : 0u};
   const uint32_t threads = 256;
-  auto& p = rec.device().pipeline("rope", 4, sizeof pc, {threads});
+  auto& p = rec.device().pipeline(op, 4, sizeof pc, {threads});
   auto [gx, gy] = grid_2d(div_up(head_dim / 2 * n_heads * n_tokens, threads));
-  rec.dispatch(p, {x.buf, positions.buf, inv_freq.buf, out.buf}, 0b1000, &pc, gx, gy, 1, "rope");
+  rec.dispatch(p, {x.buf, positions.buf, inv_freq.buf, out.buf}, 0b1000, &pc, gx, gy, 1, op);
+}
+
+}  // namespace
+
+void rope(vk::Recorder& rec, const Tensor& x, const Tensor& positions, const Tensor& inv_freq, RopeMode mode,
+          const Tensor& out) {
+  rotate(rec, "rope", x, positions, inv_freq, mode, out);
+}
+
+// Declared in ops/backward/rope.h.
+void rope_backward(vk::Recorder& rec, const Tensor& dy, const Tensor& positions, const Tensor& inv_freq, RopeMode mode,
+                   const Tensor& dx) {
+  rotate(rec, "rope_backward", dy, positions, inv_freq, mode, dx);
 }
 
 void rope_store(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& positions,

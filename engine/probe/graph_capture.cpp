@@ -55,7 +55,7 @@ Graph insert_captures(const Graph& g, CaptureSet& set, const CaptureLinks& links
   for (const OpNode& node : g.nodes()) {
     const auto [layer, what] = split_name(node.name);
     const LayerSections* s = layer >= 0 ? f.find(layer) : nullptr;
-    const bool mixer = what == "attn_out" || what == "mixer_out", mlp = what == "ffn_out";
+    const bool mixer = what == "attn_out" || what == "ssm_out", mlp = what == "ffn_out";
     const std::string& name = node.name;
 
     if (s && s->stats != k_absent && f.plan.sublayer_norms && (mixer || mlp)) {

@@ -7,8 +7,8 @@
 // Naming contract with model/arch_*.cpp (N = layer):
 //   token_embd            GetRows; in[1] = the token ids (frame header)
 //   blk.N.attn            Attention; in[0] = post-RoPE q, in[1] = K cache, aux = step  -> attention rows
-//   blk.N.attn_out        the mixer's residual-accumulating mat-mul (attention layers)   -> mixer-out norm
-//   blk.N.mixer_out       the same for mixer layers (linear / mamba)                     -> mixer-out norm
+//   blk.N.attn_out        the mixer's residual-accumulating mat-mul (attention, linear)  -> mixer-out norm
+//   blk.N.ssm_out         the same for Mamba layers                                      -> mixer-out norm
 //   blk.N.ffn_out         the MLP's residual-accumulating mat-mul, last node of layer N   -> MLP-out norm,
 //                         then the residual stream after the layer: stats, logit lens, saved copy, compare
 //   logits                the output logits                                              -> divergence

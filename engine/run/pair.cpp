@@ -55,8 +55,11 @@ DivergenceSnapshot Pair::run_tokens(std::span<const int32_t> prompt, int max_tok
   DS_CHECK(!prompt.empty(), "[pair] empty prompt (no tokens)");
   DS_CHECK(max_tokens >= 1, "[pair] max_tokens is ", max_tokens);
   const int n_ctx = opts_.n_ctx > 0 ? opts_.n_ctx : int(prompt.size()) + max_tokens;
-  Session teacher(teacher_, SessionOptions{n_ctx});
-  Session student(student_, SessionOptions{n_ctx});
+  // Both sides on the per-op decode path (which capturing uses anyway): the same model gives the same logits.
+  SessionOptions so{n_ctx};
+  so.small_layers = false;
+  Session teacher(teacher_, so);
+  Session student(student_, so);
 
   // Teacher: its residuals (and attention rows) saved per step; student: the comparison and divergence.
   const uint32_t frames = 4;  // frames are taken every step

@@ -2,6 +2,7 @@
 #include "distilscope/session.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "model/arch_llama.h"
@@ -45,6 +46,8 @@ Session::Session(Model& model, const SessionOptions& opts) : model_(model) {
   }
   sampler_arena_ = std::make_unique<vk::Arena>(dev, "sampler", vk::MemoryKind::DeviceLocal, 1 << 20);
   decode_ = allocate(1, false);
+  const char* no_small = std::getenv("DS_NO_SMALL_LAYER");
+  small_layers_ = opts.small_layers && !(no_small && *no_small && std::string(no_small) != "0");
   decode_rec_ = std::make_unique<vk::Recording>(dev);
   batch_rec_ = std::make_unique<vk::Recording>(dev);
   if (dev.profiling()) {
@@ -204,6 +207,7 @@ int32_t Session::run_batch(std::span<const int32_t> tokens, bool sample, bool al
 int32_t Session::run_decode(int32_t token, bool sample) {
   Sampler* sampler = sample ? &this->sampler() : nullptr;
   if (!decode_recorded_ || decode_samples_ != sample) {
+    decode_->small_layers = small_layers_ && !probes_;  // probes need the per-op tensors
     Graph g = build_llama_graph(model_.config(), model_.weights(), *decode_);
     if (probes_) g = probe::insert_captures(g, *probes_->decode, probes_->links);
     decode_rec_->begin();

@@ -89,7 +89,7 @@ TraceResult trace(Session& s, std::string_view prompt_text, const GenerateOption
     }
   };
 
-  s.set_capture_plan(&plan);
+  s.set_capture_plan(&plan, nullptr, 4);  // frames are taken after every pass
   try {
     r.generation = generate_tokens(s, prompt, gen, [&](const TokenEvent& ev) {
       if (ev.id < 0) return true;  // the tail of held-back text

@@ -80,6 +80,31 @@ TokenizerData tokenizer_data_from_gguf(const GgufFile& f) {
   return d;
 }
 
+void write_tokenizer_gguf(GgufWriter& w, const TokenizerData& d) {
+  w.set_string(key("model"), d.model);
+  w.set_string(key("pre"), d.pre);
+  w.set_str_array(key("tokens"), d.tokens);
+  if (!d.scores.empty()) w.set_f32_array(key("scores"), d.scores);
+  if (!d.types.empty()) {
+    std::vector<int32_t> types;
+    for (TokenType t : d.types) types.push_back(int32_t(t));
+    w.set_i32_array(key("token_type"), types);
+  }
+  if (!d.merges.empty()) {
+    std::vector<std::string> merges;
+    merges.reserve(d.merges.size());
+    for (const auto& [left, right] : d.merges) merges.push_back(left + " " + right);
+    w.set_str_array(key("merges"), std::move(merges));
+  }
+  const std::pair<const char*, int32_t> ids[] = {{"bos_token_id", d.bos},     {"eos_token_id", d.eos},
+                                                 {"eot_token_id", d.eot},     {"unknown_token_id", d.unk},
+                                                 {"seperator_token_id", d.sep}, {"padding_token_id", d.pad}};
+  for (const auto& [name, id] : ids) w.set_u32(key(name), id >= 0 ? uint32_t(id) : 0xFFFFFFFFu);  // ~0: none
+  w.set_bool(key("add_bos_token"), d.add_bos);
+  w.set_bool(key("add_eos_token"), d.add_eos);
+  w.set_bool(key("add_space_prefix"), d.add_space_prefix);
+}
+
 std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& file) {
   TokenizerData data = tokenizer_data_from_gguf(file);
   try {

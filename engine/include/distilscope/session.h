@@ -33,6 +33,9 @@ struct OpTiming;
 struct SessionOptions {
   int n_ctx = 0;        // context length (KV cache positions); 0 = the model's trained context, at most 4096
   int max_batch = 512;  // prefill rows per pass
+  // Decode small layers (d_model <= 256) in one dispatch each (ops/decode_layer.h). DS_NO_SMALL_LAYER=1
+  // turns it off too, and so does a capture plan (probes read the per-op tensors).
+  bool small_layers = true;
 };
 
 class Session {
@@ -105,6 +108,7 @@ class Session {
   std::unique_ptr<vk::Recording> decode_rec_, batch_rec_;
   std::unique_ptr<vk::Profiler> decode_prof_, batch_prof_;
   bool decode_recorded_ = false;
+  bool small_layers_ = true;                      // SessionOptions::small_layers (off while probes are on)
   bool decode_samples_ = false;                   // decode_rec_ includes the sampler
   const vk::Profiler* last_prof_ = nullptr;
   struct Probes;                                  // capture sets and pending frames (session.cpp)
