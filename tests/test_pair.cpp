@@ -106,8 +106,8 @@ TEST(Pair, StudentDivergenceMatchesReference) {
     for (int l = 0; l < kLayers; ++l) {
       const auto& xt = rt.residual(l);
       const auto& xs = rs.residual(l);
-      const double cos = ref::cosine(std::span<const float>(xt).subspan(p * kD, kD),
-                                     std::span<const float>(xs).subspan(p * kD, kD));
+      const double cos =
+          ref::cosine(std::span<const float>(xt).subspan(p * kD, kD), std::span<const float>(xs).subspan(p * kD, kD));
       EXPECT_NEAR(d.layer_cosine[size_t(l)], cos, 1e-5) << "layer " << l;
       // JS per head over the rows of this query (keys 0 .. p), mean over heads.
       const auto at = rt.attention_rows(l, all_heads, n), as = rs.attention_rows(l, all_heads, n);

@@ -130,7 +130,8 @@ TEST(ProbeSession, AttentionRowsAndResidualsMatchReference) {
         double sum = 0;
         for (int k = 0; k < m.n_keys; ++k) {
           const float w = want[(size_t(i) * pass.size() + size_t(t)) * size_t(plan.max_context) + size_t(k)];
-          EXPECT_NEAR(m.at(t, k), w, 2e-6) << "layer " << m.layer << " head " << m.head << " query " << t << " key " << k;
+          EXPECT_NEAR(m.at(t, k), w, 2e-6)
+              << "layer " << m.layer << " head " << m.head << " query " << t << " key " << k;
           sum += m.at(t, k);
           if (k > n_past + t) {
             EXPECT_EQ(m.at(t, k), 0.0f) << "causal";

@@ -113,8 +113,7 @@ TEST(ProbeStore, TraceRoundTripsWithoutTheModel) {
 
 TEST(ProbeStore, CompareRoundTripsWithoutTheModels) {
   test::TempDir dir;
-  const std::string tpath = write_model(dir, "t.gguf", 1), spath = write_model(dir, "s.gguf", 2),
-                    db = dir / "store.db";
+  const std::string tpath = write_model(dir, "t.gguf", 1), spath = write_model(dir, "s.gguf", 2), db = dir / "store.db";
   auto teacher = Model::load(test::device(), tpath);
   auto student = Model::load(test::device(), spath);
   PairOptions po;

@@ -4,18 +4,19 @@
 #include <cstdio>
 
 #include "common.h"
+#include "compare_print.h"
 #include "distilscope/model.h"
 #include "distilscope/pair.h"
 #include "distilscope/probe_store.h"
 #include "distilscope/tokenizer.h"
 #include "distilscope/trace.h"
-#include "compare_print.h"
 #include "util/error.h"
 
 namespace ds::cli {
 
 void add_compare(CLI::App& app) {
-  auto* cmd = app.add_subcommand("compare", "Teacher vs student on the teacher's greedy text: KL, agreement, per layer");
+  auto* cmd =
+      app.add_subcommand("compare", "Teacher vs student on the teacher's greedy text: KL, agreement, per layer");
   struct Opts {
     std::string teacher, student, prompt = "Once upon a time";
     int n = 32, topk = 10;

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <vector>
 
-#include "util/json.h"
 #include "utf8.h"
+#include "util/json.h"
 
 namespace ds::cli {
 namespace {
@@ -85,7 +85,10 @@ std::string divergence_json(const DivergenceSnapshot& s, const LabelOf& label) {
   double kl = 0, agree = 0;
   for (const TokenDivergence& d : s.tokens) {
     kl += d.kl, agree += d.top1_agree;
-    j.begin_object().field("position", d.position + 1).field("token", d.token).field("text", valid_utf8(label(d.token)));
+    j.begin_object()
+        .field("position", d.position + 1)
+        .field("token", d.token)
+        .field("text", valid_utf8(label(d.token)));
     j.field("kl", double(d.kl)).field("reverse_kl", double(d.reverse_kl)).field("top1_agree", d.top1_agree);
     j.field("topk_overlap", double(d.topk_overlap)).field("entropy_teacher", double(d.entropy_teacher));
     j.field("entropy_student", double(d.entropy_student)).field("p_teacher", double(d.p_teacher));

@@ -11,8 +11,8 @@
 #include <stb/stb_image_write.h>
 #include <stb/stb_truetype.h>
 
-#include "util/error.h"
 #include "utf8.h"
+#include "util/error.h"
 
 namespace ds::cli {
 namespace {
@@ -54,8 +54,8 @@ class Font {
     std::ifstream f(path, std::ios::binary);
     DS_CHECK(f, "[heatmap] cannot open the label font ", path);
     data_.assign(std::istreambuf_iterator<char>(f), {});
-    DS_CHECK(stbtt_InitFont(&info_, data_.data(), stbtt_GetFontOffsetForIndex(data_.data(), 0)),
-             "[heatmap] ", path, " is not a TrueType font");
+    DS_CHECK(stbtt_InitFont(&info_, data_.data(), stbtt_GetFontOffsetForIndex(data_.data(), 0)), "[heatmap] ", path,
+             " is not a TrueType font");
   }
   int width(const std::vector<int>& cps, float px) const {
     const float s = stbtt_ScaleForPixelHeight(&info_, px);
@@ -83,8 +83,10 @@ class Font {
         for (int v = 0; v < gh; ++v)
           for (int u = 0; u < gw; ++u) {
             const float a = float(bm[size_t(v) * size_t(gw) + size_t(u)]) / 255.0f;
-            if (rotated) c.blend(x + y0 + v, y - ox - u, col, a);
-            else c.blend(x + ox + u, y + y0 + v, col, a);
+            if (rotated)
+              c.blend(x + y0 + v, y - ox - u, col, a);
+            else
+              c.blend(x + ox + u, y + y0 + v, col, a);
           }
       }
       stbtt_GetCodepointHMetrics(&info_, cps[i], &adv, &lsb);
@@ -120,7 +122,9 @@ void write_one(const std::string& path, const AttentionMap& m, const AttentionSn
   const int cell = std::clamp(st.max_side / std::max(n, m.n_keys), 2, 24);
   const float label_px = float(std::clamp(cell - 3, 10, 13));
   const int every = std::max(1, int(std::ceil(13.0 / cell)));  // label every k-th token when cells are small
-  auto label = [&](int pos) { return clipped(size_t(pos) < snap.token_labels.size() ? snap.token_labels[size_t(pos)] : "?", 14); };
+  auto label = [&](int pos) {
+    return clipped(size_t(pos) < snap.token_labels.size() ? snap.token_labels[size_t(pos)] : "?", 14);
+  };
   int label_w = 0;
   for (int i = 0; i < std::max(n, m.n_keys); ++i) label_w = std::max(label_w, font.width(label(i), label_px));
   const int title_h = 30, pad = 10, bar_w = 16, bar_gap = 14, tick_w = 60;

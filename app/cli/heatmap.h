@@ -10,8 +10,8 @@
 namespace ds::cli {
 
 struct HeatmapStyle {
-  int max_side = 1000;   // pixels of the matrix at most (cells shrink for long sequences)
-  float gamma = 0.5f;    // colour = colormap((p / p_max)^gamma): sqrt brings out small weights
+  int max_side = 1000;  // pixels of the matrix at most (cells shrink for long sequences)
+  float gamma = 0.5f;   // colour = colormap((p / p_max)^gamma): sqrt brings out small weights
 };
 
 // Writes one PNG per map into dir (created if missing): layer<L>_head<H>.png. Returns the paths.

@@ -10,8 +10,8 @@
 #include "distilscope/trace.h"
 #include "heatmap.h"
 #include "trace_export.h"
-#include "util/error.h"
 #include "utf8.h"
+#include "util/error.h"
 
 namespace ds::cli {
 
@@ -36,7 +36,8 @@ void add_replay(CLI::App& app) {
     const Run& run = rep.run;
     if (!o->json) {
       std::printf("run %lld: %s, %s\n", static_cast<long long>(run.id), to_string(run.kind), to_string(run.status));
-      if (rep.teacher) std::printf("teacher %s (sha256 %.12s)\n", rep.teacher->path.c_str(), rep.teacher->sha256.c_str());
+      if (rep.teacher)
+        std::printf("teacher %s (sha256 %.12s)\n", rep.teacher->path.c_str(), rep.teacher->sha256.c_str());
       if (rep.model)
         std::printf("%s %s (sha256 %.12s, layout %s)\n", rep.teacher ? "student" : "model  ", rep.model->path.c_str(),
                     rep.model->sha256.c_str(), rep.model->layer_layout.c_str());

@@ -5,9 +5,9 @@
 
 #include "common.h"
 #include "distilscope/store.h"
+#include "utf8.h"
 #include "util/error.h"
 #include "util/json.h"
-#include "utf8.h"
 
 namespace ds::cli {
 

@@ -15,7 +15,8 @@
 namespace ds::cli {
 
 void add_trace(CLI::App& app) {
-  auto* cmd = app.add_subcommand("trace", "Generate with probes on; store the run; export attention maps and activations");
+  auto* cmd =
+      app.add_subcommand("trace", "Generate with probes on; store the run; export attention maps and activations");
   struct Opts {
     std::string model, prompt = "Once upon a time", png, json, csv;
     int n = 16, ctx = 0, hist_bins = 64;
@@ -35,7 +36,8 @@ void add_trace(CLI::App& app) {
   cmd->add_option("--heads", o->heads, "Captured heads, comma list or 'all'")->delimiter(',')->capture_default_str();
   cmd->add_option("--png", o->png, "Write a heatmap per captured layer/head into this directory");
   auto* json = cmd->add_option("--json", o->json, "Write tokens, attention rows and activations as JSON");
-  cmd->add_option("--csv", o->csv, "Write attention rows as CSV (and activations to <name>.activations.csv)")->excludes(json);
+  cmd->add_option("--csv", o->csv, "Write attention rows as CSV (and activations to <name>.activations.csv)")
+      ->excludes(json);
   cmd->add_flag("--lens", o->lens, "Logit lens: top tokens of each captured layer (reads the lm head per layer)");
   cmd->add_flag("--no-stats", o->no_stats, "No activation statistics");
   cmd->add_flag("--no-attention", o->no_attention, "No attention rows");

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <fstream>
 
+#include "utf8.h"
 #include "util/error.h"
 #include "util/json.h"
-#include "utf8.h"
 
 namespace ds::cli {
 
@@ -26,8 +26,13 @@ std::string trace_json(const TraceResult& r) {
   for (int h : r.heads) j.value(h);
   j.end_array().key("tokens").begin_array();
   for (const TracedToken& t : r.tokens)
-    j.begin_object().field("position", t.position).field("id", t.id).field("piece", valid_utf8(t.piece))
-        .field("ms", t.ms).field("prompt", t.prompt).end_object();
+    j.begin_object()
+        .field("position", t.position)
+        .field("id", t.id)
+        .field("piece", valid_utf8(t.piece))
+        .field("ms", t.ms)
+        .field("prompt", t.prompt)
+        .end_object();
   j.end_array().key("attention").begin_array();
   for (const AttentionMap& m : r.attention.maps) {
     j.begin_object().field("layer", m.layer).field("head", m.head).field("implied", m.implied);
@@ -90,8 +95,9 @@ void write_trace_csv(const std::string& path, const TraceResult& r) {
       }
     }
   write_text_file(path, a);
-  std::string s = "position,token,layer,residual_norm,mixer_out_norm,mlp_out_norm,top_channel,top_value,"
-                  "lens_top_token,lens_top_prob\n";
+  std::string s =
+      "position,token,layer,residual_norm,mixer_out_norm,mlp_out_norm,top_channel,top_value,"
+      "lens_top_token,lens_top_prob\n";
   for (const TokenActivations& t : r.activations.tokens)
     for (size_t l = 0; l < t.layers.size(); ++l) {
       const LayerActivation& L = t.layers[l];
@@ -99,7 +105,8 @@ void write_trace_csv(const std::string& path, const TraceResult& r) {
       s += cat(t.position, ",", label(t.position), ",", l, ",", L.residual_norm, ",", L.mixer_out_norm, ",",
                L.mlp_out_norm, ",");
       s += L.top_channels.empty() ? std::string(",") : cat(L.top_channels[0].first, ",", L.top_channels[0].second);
-      s += L.logit_lens.empty() ? std::string(",\n") : cat(",", L.logit_lens[0].first, ",", L.logit_lens[0].second, "\n");
+      s += L.logit_lens.empty() ? std::string(",\n")
+                                : cat(",", L.logit_lens[0].first, ",", L.logit_lens[0].second, "\n");
     }
   std::string stem = path.size() > 4 && path.substr(path.size() - 4) == ".csv" ? path.substr(0, path.size() - 4) : path;
   write_text_file(stem + ".activations.csv", s);

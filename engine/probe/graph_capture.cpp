@@ -47,7 +47,8 @@ Graph insert_captures(const Graph& g, CaptureSet& set, const CaptureLinks& links
   const Tensor ids = g.nodes()[size_t(embd)].in[1];
   const Tensor step = find_step(g);
   if (f.divergence != k_absent)
-    DS_CHECK(links.teacher_logits && links.tokens, "[capture] the plan measures divergence but no teacher logits "
+    DS_CHECK(links.teacher_logits && links.tokens,
+             "[capture] the plan measures divergence but no teacher logits "
              "and emitted tokens were linked");
 
   Graph out;
@@ -78,9 +79,8 @@ Graph insert_captures(const Graph& g, CaptureSet& set, const CaptureLinks& links
 
     if (s && what == "attn" && node.kind == OpKind::Attention && s->attn_rows != k_absent) {
       const Tensor q = node.in[0], k_cache = node.in[1], st = node.aux;
-      out.capture(name + ".probe", [cap, layer, q, k_cache, st](vk::Recorder& r) {
-        cap->attention(r, layer, q, k_cache, st);
-      });
+      out.capture(name + ".probe",
+                  [cap, layer, q, k_cache, st](vk::Recorder& r) { cap->attention(r, layer, q, k_cache, st); });
     }
     if (s && mlp) {
       const Tensor x = node.out;
@@ -88,16 +88,14 @@ Graph insert_captures(const Graph& g, CaptureSet& set, const CaptureLinks& links
       if (s->compare != k_absent) {
         DS_CHECK(links.partner, "[capture] the plan compares layer ", layer, " but no partner ring was linked");
         const Ring* partner = links.partner;
-        out.capture(name + ".compare", [cap, layer, partner, x](vk::Recorder& r) {
-          cap->compare(r, layer, *partner, x);
-        });
+        out.capture(name + ".compare",
+                    [cap, layer, partner, x](vk::Recorder& r) { cap->compare(r, layer, *partner, x); });
       }
     }
     if (name == "logits" && f.divergence != k_absent) {
       const Tensor student = node.out, teacher = links.teacher_logits, tokens = links.tokens;
-      out.capture("logits.divergence", [cap, teacher, student, tokens](vk::Recorder& r) {
-        cap->divergence(r, teacher, student, tokens);
-      });
+      out.capture("logits.divergence",
+                  [cap, teacher, student, tokens](vk::Recorder& r) { cap->divergence(r, teacher, student, tokens); });
     }
   }
   out.capture("probe.finish", [cap](vk::Recorder& r) { cap->finish(r); });

@@ -6,8 +6,8 @@
 #include <chrono>
 
 #include "distilscope/model.h"
-#include "distilscope/session.h"
 #include "distilscope/sampling.h"
+#include "distilscope/session.h"
 #include "distilscope/tokenizer.h"
 #include "distilscope/trace.h"
 #include "probe/graph_capture.h"
@@ -36,7 +36,8 @@ void check_same_tokenizer(const Model& teacher, const Model& student) {
     if (a.piece(id) != b.piece(id)) differ(cat("token ", id, " is ", shown(a.piece(id)), " vs ", shown(b.piece(id))));
 }
 
-Pair::Pair(Model& teacher, Model& student, const PairOptions& opts) : teacher_(teacher), student_(student), opts_(opts) {
+Pair::Pair(Model& teacher, Model& student, const PairOptions& opts)
+    : teacher_(teacher), student_(student), opts_(opts) {
   check_same_tokenizer(teacher, student);
   const ModelConfig& t = teacher.config();
   const ModelConfig& s = student.config();

@@ -172,8 +172,8 @@ std::vector<StoreWrite> pair_step_writes(int64_t run_id, const PairStep& step, c
   t.prob = d.p_teacher;
   for (const auto& [id, p] : d.student_top) t.alternatives.push_back({id, p, token_piece(tok, id)});
   w.emplace_back(std::move(t));
-  w.emplace_back(Divergence{run_id, idx, d.kl, d.reverse_kl, d.top1_agree, d.topk_overlap, d.entropy_teacher,
-                            d.entropy_student});
+  w.emplace_back(
+      Divergence{run_id, idx, d.kl, d.reverse_kl, d.top1_agree, d.topk_overlap, d.entropy_teacher, d.entropy_student});
   for (size_t l = 0; l < d.layer_cosine.size(); ++l) {
     if (std::isnan(d.layer_cosine[l])) continue;
     LayerDivergence L{run_id, idx, int32_t(l), d.layer_cosine[l], std::nullopt};
@@ -215,7 +215,8 @@ TraceResult load_trace(Store& store, int64_t run_id) {
     const BlobKey& k = info.key;
     if (k.kind == kAttention) {
       const Blob b = get(store, k);
-      const LayerKind kind = size_t(k.layer) < layout.size() ? r.attention.layout[size_t(k.layer)] : LayerKind::Attention;
+      const LayerKind kind =
+          size_t(k.layer) < layout.size() ? r.attention.layout[size_t(k.layer)] : LayerKind::Attention;
       rows.add(k.layer, k.head, kind, k.index, b.floats());
       r.attention.n_heads = std::max(r.attention.n_heads, k.head + 1);
       continue;

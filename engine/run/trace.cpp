@@ -22,10 +22,14 @@ std::string token_piece(const Tokenizer& tok, int32_t id) {
 std::string token_label(std::string_view piece) {
   std::string out;
   for (char ch : piece) {
-    if (ch == ' ') out += "\xc2\xb7";           // ·
-    else if (ch == '\n') out += "\xe2\x86\xb5";  // ↵
-    else if (ch == '\t') out += "\xe2\x86\x92";  // →
-    else out += ch;
+    if (ch == ' ')
+      out += "\xc2\xb7";  // ·
+    else if (ch == '\n')
+      out += "\xe2\x86\xb5";  // ↵
+    else if (ch == '\t')
+      out += "\xe2\x86\x92";  // →
+    else
+      out += ch;
   }
   return out;
 }

@@ -18,10 +18,10 @@ namespace ds {
 class Model;
 
 struct PairOptions {
-  int n_ctx = 0;              // context of both sessions; 0 = prompt + max_tokens
-  int div_topk = 10;          // k of the top-k overlap, 1 .. 16
-  int div_top = 5;            // alternatives listed per model, 1 .. 16
-  bool layer_cosine = true;   // per-layer residual cosine (needs equal layer counts and d_model)
+  int n_ctx = 0;             // context of both sessions; 0 = prompt + max_tokens
+  int div_topk = 10;         // k of the top-k overlap, 1 .. 16
+  int div_top = 5;           // alternatives listed per model, 1 .. 16
+  bool layer_cosine = true;  // per-layer residual cosine (needs equal layer counts and d_model)
   // Per-layer JS of attention rows (all heads; needs equal head counts) where the teacher has attention and
   // the student attention or a mixer's implied attention (linear / mamba layers: not captured yet).
   bool attention_js = true;
@@ -29,10 +29,10 @@ struct PairOptions {
 
 // One generated token of a pair run: what the teacher emitted and how the student's prediction compared.
 struct PairStep {
-  int index = 0;            // 0-based among generated tokens
-  TokenDivergence div;      // div.token is the teacher's token; div.position the position predicting it
-  std::string piece;        // token_piece() of the token: its bytes, or markup text ("</s>")
-  double ms = 0;            // wall time of both models' step
+  int index = 0;        // 0-based among generated tokens
+  TokenDivergence div;  // div.token is the teacher's token; div.position the position predicting it
+  std::string piece;    // token_piece() of the token: its bytes, or markup text ("</s>")
+  double ms = 0;        // wall time of both models' step
 };
 using PairCallback = std::function<bool(const PairStep&)>;  // return false to stop
 

@@ -17,23 +17,23 @@ namespace ds {
 class Tokenizer;
 
 struct TraceOptions {
-  std::vector<int> layers;    // captured layers; empty = all
-  std::vector<int> heads;     // captured heads; empty = all
-  bool attention = true;      // attention rows (prompt queries and every generated token)
-  bool activations = true;    // residual / mixer-out / MLP-out norms, top channels, histogram
-  bool logit_lens = false;    // top tokens of each captured layer's residual (reads the lm head per layer)
-  int top_channels = 8;       // 1 .. 16
-  int hist_bins = 64;         // 1 .. 1024
-  float hist_range = 8.0f;    // histogram over [-hist_range, hist_range]
-  int lens_top = 5;           // 1 .. 16
+  std::vector<int> layers;  // captured layers; empty = all
+  std::vector<int> heads;   // captured heads; empty = all
+  bool attention = true;    // attention rows (prompt queries and every generated token)
+  bool activations = true;  // residual / mixer-out / MLP-out norms, top channels, histogram
+  bool logit_lens = false;  // top tokens of each captured layer's residual (reads the lm head per layer)
+  int top_channels = 8;     // 1 .. 16
+  int hist_bins = 64;       // 1 .. 1024
+  float hist_range = 8.0f;  // histogram over [-hist_range, hist_range]
+  int lens_top = 5;         // 1 .. 16
 };
 
 // A token of a traced sequence, by position (prompt tokens first).
 struct TracedToken {
   int position = 0;
   int32_t id = 0;
-  std::string piece;   // token_piece(): its bytes (maybe part of a UTF-8 character), or markup text
-  double ms = 0;       // time to produce it (prompt tokens: their share of the prefill)
+  std::string piece;  // token_piece(): its bytes (maybe part of a UTF-8 character), or markup text
+  double ms = 0;      // time to produce it (prompt tokens: their share of the prefill)
   bool prompt = false;
 };
 
