@@ -1,6 +1,7 @@
 // Probe data through the store: a trace streamed step by step through a StoreWriter loads back (without
 // the model) to exactly the tokens, attention maps and activations the live trace produced, and a compare
-// run to exactly its DivergenceSnapshot; the model records carry the file's sha256 and layer layout.
+// run to exactly its DivergenceSnapshot; the model records carry the file's sha256 and layer layout; token
+// labels (shared by live and replayed snapshots) are legible.
 #include "distilscope/model.h"
 #include "distilscope/probe_store.h"
 #include "distilscope/session.h"
@@ -167,6 +168,15 @@ TEST(ProbeStore, CompareRoundTripsWithoutTheModels) {
   EXPECT_EQ(rep.divergence.size(), live.tokens.size());
   EXPECT_EQ(rep.layers.size(), live.tokens.size() * 3);
   EXPECT_EQ(rep.tokens.size(), prompt.size() + live.tokens.size());
+}
+
+TEST(ProbeStore, TokenLabelsAreLegible) {
+  EXPECT_EQ(token_label(" upon"), "\xc2\xb7upon");          // ·upon
+  EXPECT_EQ(token_label("a\nb\t"), "a\xe2\x86\xb5" "b\xe2\x86\x92");  // a↵b→
+  EXPECT_EQ(token_label("\xe2"), "<E2>");                  // one byte of a split character
+  EXPECT_EQ(token_label("\xe2\x96"), "<E2><96>");
+  EXPECT_EQ(token_label("h\xc3\xa9"), "h\xc3\xa9");          // hé
+  EXPECT_EQ(token_label("<s>"), "<s>");
 }
 
 }  // namespace

@@ -19,17 +19,36 @@ std::string token_piece(const Tokenizer& tok, int32_t id) {
   return bytes.empty() ? std::string(tok.piece(id)) : bytes;
 }
 
+namespace {
+// Length of the valid UTF-8 character at s[i], or 0 when the bytes there do not form one.
+size_t utf8_char_len(std::string_view s, size_t i) {
+  const auto c = uint8_t(s[i]);
+  const size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((uint8_t(s[i + k]) >> 6) != 2) return 0;
+  return n;
+}
+}  // namespace
+
 std::string token_label(std::string_view piece) {
+  static const char* hex = "0123456789ABCDEF";
   std::string out;
-  for (char ch : piece) {
-    if (ch == ' ')
+  for (size_t i = 0; i < piece.size();) {
+    const char ch = piece[i];
+    const size_t n = utf8_char_len(piece, i);
+    if (n == 0) {  // a byte of a character split over tokens: shown as <E2>
+      out += std::string("<") + hex[uint8_t(ch) >> 4] + hex[uint8_t(ch) & 15] + ">";
+    } else if (ch == ' ') {
       out += "\xc2\xb7";  // ·
-    else if (ch == '\n')
+    } else if (ch == '\n') {
       out += "\xe2\x86\xb5";  // ↵
-    else if (ch == '\t')
+    } else if (ch == '\t') {
       out += "\xe2\x86\x92";  // →
-    else
-      out += ch;
+    } else {
+      out.append(piece.substr(i, n));
+    }
+    i += n == 0 ? 1 : n;
   }
   return out;
 }

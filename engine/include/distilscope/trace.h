@@ -62,8 +62,9 @@ TraceResult trace(Session& s, std::string_view prompt, const GenerateOptions& ge
 // store keep per token, so that a replay needs no tokenizer.
 std::string token_piece(const Tokenizer& tok, int32_t id);
 
-// A token as a short label for plots: its text with spaces as '·' and newlines as '↵'; markup tokens by
-// their vocabulary text ("<s>"). The second form takes a token_piece().
+// A token as a short label for plots: its text with spaces as '·' and newlines as '↵', bytes that are not a
+// whole UTF-8 character as "<E2>"; markup tokens by their vocabulary text ("<s>"). The second form takes a
+// token_piece().
 std::string token_label(const Tokenizer& tok, int32_t id);
 std::string token_label(std::string_view piece);
 
