@@ -1,11 +1,13 @@
 // Divergence tables, summaries and JSON.
 #include "compare_print.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "utf8.h"
 #include "util/json.h"
+#include "util/utf8.h"
 
 namespace ds::cli {
 namespace {
@@ -16,8 +18,7 @@ std::string cell(const std::string& s, size_t width) {
   std::string out;
   size_t n = 0;
   for (size_t i = 0; i < v.size() && n < width; ++n) {
-    size_t len = 1;
-    while (i + len < v.size() && (uint8_t(v[i + len]) >> 6) == 2) ++len;
+    const size_t len = std::max<size_t>(utf8_char_len(v, i), 1);  // v is valid UTF-8
     out += v.substr(i, len);
     i += len;
   }

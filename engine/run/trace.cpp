@@ -11,6 +11,7 @@
 #include "probe/frame.h"
 #include "run/trace_rows.h"
 #include "util/error.h"
+#include "util/utf8.h"
 
 namespace ds {
 
@@ -18,18 +19,6 @@ std::string token_piece(const Tokenizer& tok, int32_t id) {
   std::string bytes = tok.token_bytes(id);
   return bytes.empty() ? std::string(tok.piece(id)) : bytes;
 }
-
-namespace {
-// Length of the valid UTF-8 character at s[i], or 0 when the bytes there do not form one.
-size_t utf8_char_len(std::string_view s, size_t i) {
-  const auto c = uint8_t(s[i]);
-  const size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((uint8_t(s[i + k]) >> 6) != 2) return 0;
-  return n;
-}
-}  // namespace
 
 std::string token_label(std::string_view piece) {
   static const char* hex = "0123456789ABCDEF";
