@@ -10,6 +10,8 @@ DS_PACKAGES=(
   # desktop app (app/desktop, ui/): Qt 6 Widgets + its SVG icon plugin, Dear ImGui (with its Vulkan
   # backend), a font with Latin/Arabic glyphs for ImGui labels, Xvfb for the end-to-end test
   qt6-base-dev qt6-base-dev-tools libqt6svg6 libimgui-dev fonts-dejavu-core xvfb xauth
+  # PNG heatmaps of trace (stb_image_write)
+  libstb-dev
 )
 
 ds_install_deps() {

@@ -1,6 +1,7 @@
 // `bench TEACHER [--student S]...`: prefill and decode tokens/s at context depths (default 1k, 8k, 32k: those
 // that fit the device), decode's fraction of the bandwidth roofline (bytes a decode step must read ÷ this
-// device's read bandwidth, measured by a streaming kernel), and each student's decode speed-up over the teacher.
+// device's read bandwidth, measured by a streaming kernel), each student's decode speed-up over the teacher, and
+// with --probe-layer the slowdown of decode with every probe on for one layer.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +14,8 @@
 #include "model/hybrid_config.h"
 #include "model/weights.h"
 #include "ops/bandwidth.h"
+#include "probe/capture_plan.h"
+#include "probe/frame.h"
 #include "profile_print.h"
 #include "util/error.h"
 #include "util/json.h"
@@ -32,6 +35,9 @@ struct Opts {
   std::vector<std::string> students;
   int prompt = 512, n = 64, reps = 3, ctx = 0;
   std::vector<int> depths{1024, 8192, 32768};
+  int probe_layer = -1;
+  std::vector<std::string> probe_heads{"all"};
+  bool probe_lens = false;
   bool json = false;
   DeviceFlags dev;
 };
@@ -39,6 +45,7 @@ struct Opts {
 struct Row {
   int depth;
   double ms_per_token, tps, bytes_per_token, fraction;
+  double probe_ms = 0;  // with --probe-layer
 };
 
 struct Result {
@@ -46,6 +53,7 @@ struct Result {
   uint64_t weight_bytes = 0, kv_bytes_per_token = 0, state_bytes = 0;
   double prefill_ms = 0;
   std::vector<Row> rows;
+  std::string probes;  // what --probe-layer captured
 };
 
 // Depths whose KV cache fits next to the weights (and whose per-layer cache fits one storage binding).
@@ -107,17 +115,44 @@ Result bench_model(Device& dev, const std::string& path, const Opts& o, const st
   SamplerParams greedy;
   greedy.temperature = 0;
   s.set_sampling(greedy);
-  std::vector<std::vector<double>> per_token(depths.size());
-  for (int r = 0; r < o.reps; ++r) {
-    s.reset();
-    for (size_t i = 0; i < depths.size(); ++i) {
-      if (depths[i] > s.n_past()) s.prefill(random_tokens(depths[i] - s.n_past()));
-      int32_t t = s.decode(tok(rng), true);  // warm-up (records the step)
-      auto t0 = Clock::now();
-      for (int k = 0; k < o.n; ++k) t = s.decode(t, true);
-      per_token[i].push_back(ms_since(t0) / o.n);
-    }
+  // With probes, every step's frame is read back, as the app does.
+  std::unique_ptr<probe::CapturePlan> plan;
+  if (o.probe_layer >= 0) {
+    DS_CHECK(o.probe_layer < c.n_layers, "--probe-layer ", o.probe_layer, ": ", path, " has ", c.n_layers, " layers");
+    plan = std::make_unique<probe::CapturePlan>();
+    plan->layers = {o.probe_layer};
+    plan->heads = parse_index_list(o.probe_heads, "probe-heads");
+    plan->logit_lens = o.probe_lens;
+    plan->max_context = ctx;
+    res.probes = cat("layer ", o.probe_layer, ", ", plan->heads.empty() ? std::string("all") : std::to_string(plan->heads.size()),
+                     " heads, rows + stats + sublayer norms", plan->logit_lens ? " + logit lens" : "");
   }
+  auto time_decode = [&](bool probes) {
+    std::vector<std::vector<double>> per_token(depths.size());
+    s.set_capture_plan(probes ? plan.get() : nullptr);
+    for (int r = 0; r < o.reps; ++r) {
+      s.reset();
+      for (size_t i = 0; i < depths.size(); ++i) {
+        if (depths[i] > s.n_past()) s.prefill(random_tokens(depths[i] - s.n_past()));
+        int32_t t = s.decode(tok(rng), true);  // warm-up (records the step)
+        s.take_frames();
+        size_t frames = 0;
+        auto t0 = Clock::now();
+        for (int k = 0; k < o.n; ++k) {
+          t = s.decode(t, true);
+          if (probes) frames += s.take_frames().size();
+        }
+        per_token[i].push_back(ms_since(t0) / o.n);
+        DS_CHECK(!probes || frames == size_t(o.n), "[bench] ", frames, " frames read back for ", o.n, " steps");
+      }
+    }
+    s.set_capture_plan(nullptr);
+    return per_token;
+  };
+  const auto per_token = time_decode(false);
+  if (o.dev.profile) print_profile(s.last_timings(), ("last decode step of " + path).c_str());
+  const auto per_token_probes = plan ? time_decode(true) : per_token;
+  if (o.dev.profile && plan) print_profile(s.last_timings(), ("last decode step with probes of " + path).c_str());
   // Every matrix is read once per token; an untied token embedding only one row; mixer states read and written.
   uint64_t weights_read = model->weight_bytes();
   if (!c.tied_embeddings) weights_read -= model->weights().tok_embd.n_bytes() - model->weights().tok_embd.row_bytes();
@@ -126,9 +161,8 @@ Result bench_model(Device& dev, const std::string& path, const Opts& o, const st
     const double bytes = double(weights_read) + 2.0 * double(res.state_bytes) +
                          double(res.kv_bytes_per_token) * (depths[i] + o.n / 2.0);
     const double achieved = bytes / (ms * 1e-3) / 1e9;
-    res.rows.push_back({depths[i], ms, 1000.0 / ms, bytes, achieved / bw.read_gbs});
+    res.rows.push_back({depths[i], ms, 1000.0 / ms, bytes, achieved / bw.read_gbs, median(per_token_probes[i])});
   }
-  if (o.dev.profile) print_profile(s.last_timings(), ("last decode step of " + path).c_str());
   return res;
 }
 
@@ -140,6 +174,12 @@ void print_text(const Result& r, const Opts& o) {
   for (auto& row : r.rows)
     std::printf("decode  depth %6d: %8.3f ms/token, %9.1f tokens/s, %s/token read = %5.1f%% of measured bandwidth\n",
                 row.depth, row.ms_per_token, row.tps, format_bytes(row.bytes_per_token).c_str(), 100 * row.fraction);
+  if (r.probes.empty()) return;
+  std::printf("probes  %s\n", r.probes.c_str());
+  for (auto& row : r.rows)
+    std::printf("decode  depth %6d: %9.1f tokens/s plain, %9.1f tokens/s with probes: %.3fx the time (%+.1f%%)\n",
+                row.depth, row.tps, 1000.0 / row.probe_ms, row.probe_ms / row.ms_per_token,
+                100 * (row.probe_ms / row.ms_per_token - 1));
 }
 
 void json_rows(JsonWriter& j, const Result& r) {
@@ -147,9 +187,14 @@ void json_rows(JsonWriter& j, const Result& r) {
   j.field("state_bytes", r.state_bytes).field("kv_bytes_per_token", r.kv_bytes_per_token);
   j.field("prefill_ms", r.prefill_ms);
   j.key("decode").begin_array();
-  for (auto& row : r.rows)
+  for (auto& row : r.rows) {
     j.begin_object().field("depth", row.depth).field("ms_per_token", row.ms_per_token).field("tokens_per_s", row.tps)
-        .field("bytes_per_token", row.bytes_per_token).field("bandwidth_fraction", row.fraction).end_object();
+        .field("bytes_per_token", row.bytes_per_token).field("bandwidth_fraction", row.fraction);
+    if (!r.probes.empty())
+      j.field("probes", r.probes).field("probe_ms_per_token", row.probe_ms).field("probe_tokens_per_s", 1000.0 / row.probe_ms)
+          .field("probe_slowdown", row.probe_ms / row.ms_per_token);
+    j.end_object();
+  }
   j.end_array();
 }
 
@@ -169,6 +214,12 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--reps", o->reps, "Repetitions (medians are reported)")->capture_default_str();
   cmd->add_option("--ctx", o->ctx, "Context length (default: enough for the largest depth)");
   cmd->add_option("--quantize", o->quantize, "Quantize 16/32-bit weights on load: q8_0");
+  cmd->add_option("--probe-layer", o->probe_layer,
+                  "Also time decode with every probe on for this layer (attention rows, activation stats and "
+                  "sublayer norms; frames read back each token) and print the slowdown");
+  cmd->add_option("--probe-heads", o->probe_heads, "Heads captured with --probe-layer: comma list or 'all'")
+      ->delimiter(',')->capture_default_str();
+  cmd->add_flag("--probe-lens", o->probe_lens, "With --probe-layer: the logit lens too (reads the lm head)");
   cmd->add_flag("--json", o->json, "Print JSON");
   o->dev.add(cmd);
   cmd->callback([o] {

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "distilscope/device.h"
 
@@ -14,6 +15,16 @@ struct DeviceFlags {
   void add(CLI::App* cmd);
   std::unique_ptr<Device> open() const;
 };
+
+// --db PATH: the store file (default: distilscope.db in the user's data directory, docs/store.md).
+struct StoreFlag {
+  std::string db;
+  void add(CLI::App* cmd);
+  std::string path() const;
+};
+
+// Comma lists of layers / heads where "all" (or nothing) means every one: returns empty for all.
+std::vector<int> parse_index_list(const std::vector<std::string>& items, const char* what);
 
 // The given path, or the embedded default; throws with the what-to-open message when neither.
 std::string resolve_model(const std::string& given);
@@ -27,5 +38,9 @@ void add_bench(CLI::App& app);
 void add_synth(CLI::App& app);
 void add_convert(CLI::App& app);
 void add_linearize(CLI::App& app);
+void add_trace(CLI::App& app);
+void add_compare(CLI::App& app);
+void add_sessions(CLI::App& app);
+void add_replay(CLI::App& app);
 
 }  // namespace ds::cli

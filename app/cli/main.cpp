@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
   ds::cli::add_synth(app);
   ds::cli::add_convert(app);
   ds::cli::add_linearize(app);
+  ds::cli::add_trace(app);
+  ds::cli::add_compare(app);
+  ds::cli::add_sessions(app);
+  ds::cli::add_replay(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -26,6 +26,7 @@ const char* op_kind_name(OpKind k) {
     case OpKind::DecodeLayerSmall: return "decode_layer_small";
     case OpKind::LinearMixer: return "linear_mixer";
     case OpKind::MambaMixer: return "mamba_mixer";
+    case OpKind::Capture: return "capture";
   }
   return "?";
 }
@@ -127,6 +128,11 @@ const Tensor& Graph::mamba_mixer(const std::string& name, const Tensor& zxbc, co
   n.mamba = dims;
   return push(std::move(n));
 }
+void Graph::capture(const std::string& name, std::function<void(vk::Recorder&)> record) {
+  OpNode n{OpKind::Capture, name, {}, {}};
+  n.capture = std::move(record);
+  push(std::move(n));
+}
 
 int Graph::find(const std::string& name) const {
   for (int i = int(nodes_.size()) - 1; i >= 0; --i)
@@ -174,6 +180,7 @@ void Graph::record_node(vk::Recorder& rec, const OpNode& n) {
       ops::mamba_mixer(rec, n.in[0], n.in[1], {n.in[2], n.in[3], n.in[4], n.in[5], n.in[6]}, {n.in[7], n.in[8]}, n.out,
                        n.mamba, n.in[9]);
       break;
+    case OpKind::Capture: n.capture(rec); break;
   }
 }
 

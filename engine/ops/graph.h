@@ -3,6 +3,7 @@
 // The same list serves inference, probes (capture nodes inserted after named tensors) and, walked
 // backwards, training. Every node names its output ("blk.3.attn_q") so tools can find it.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,11 @@ namespace vk {
 class Recorder;
 }
 
-enum class OpKind { GetRows, RmsNorm, MatMul, Rope, KvStore, RopeStore, Attention, SwiGLU, Add, LinearMixer, MambaMixer, DecodeLayerSmall };
+// Capture: a probe callback recorded in place (probe/graph_capture.h inserts them; no tensor output).
+enum class OpKind {
+  GetRows, RmsNorm, MatMul, Rope, KvStore, RopeStore, Attention, SwiGLU, Add, LinearMixer, MambaMixer, DecodeLayerSmall,
+  Capture
+};
 const char* op_kind_name(OpKind k);
 
 struct OpNode {
@@ -38,6 +43,7 @@ struct OpNode {
   int window = 0;            // LinearMixer: softmax window N
   bool affine = false;       // LinearMixer: affine window/linear factors
   MambaDims mamba;           // MambaMixer
+  std::function<void(vk::Recorder&)> capture;  // Capture: records the probe's dispatches
 };
 
 class Graph {
@@ -75,6 +81,9 @@ class Graph {
                             const ops::MambaState& state, const MambaDims& dims, const Tensor& out,
                             const Tensor& scratch);
   const Tensor& add(const std::string& name, const Tensor& a, const Tensor& b, const Tensor& out);
+  void capture(const std::string& name, std::function<void(vk::Recorder&)> record);
+  // Appends a node as it is (graph rewriting: probe/graph_capture.h copies nodes into a new graph).
+  const Tensor& append(OpNode n) { return push(std::move(n)); }
 
   const std::vector<OpNode>& nodes() const { return nodes_; }
   // Index of the last node whose output has this name, or -1.

@@ -12,6 +12,7 @@
 #include "ref/embed.h"
 #include "ref/matmul.h"
 #include "ref/norm.h"
+#include "ref/probe.h"
 #include "ref/rope.h"
 #include "util/error.h"
 
@@ -169,7 +170,11 @@ std::vector<std::vector<float>> ReferenceModel::forward(std::span<const int32_t>
     matmul(L.w_up, xn, {}, up, d, F, n, false);
     swiglu(gate, up, gate);
     matmul(L.w_down, gate, {}, x, F, d, n, /*accumulate=*/true);
+    L.last_q = q;
+    L.last_x = x;
   }
+  last_n_past_ = n_past_;
+  last_n_ = n;
   rms_norm(x, output_norm_, xn, d, n, c_.norm_eps);
   std::vector<float> logits(size_t(V) * n);
   matmul(output_, xn, {}, logits, d, V, n, false);
@@ -177,6 +182,12 @@ std::vector<std::vector<float>> ReferenceModel::forward(std::span<const int32_t>
   std::vector<std::vector<float>> out;
   for (int t = 0; t < n; ++t) out.emplace_back(logits.begin() + size_t(t) * V, logits.begin() + size_t(t + 1) * V);
   return out;
+}
+
+std::vector<float> ReferenceModel::attention_rows(int layer, const std::vector<int>& heads, int max_keys) const {
+  const Layer& L = layers_[size_t(layer)];
+  return ref::attention_rows(L.last_q, L.k_cache, heads, c_.head_dim, c_.n_heads, c_.n_kv_heads, n_ctx_,
+                             last_n_past_, last_n_, max_keys, 1.0f / std::sqrt(float(c_.head_dim)));
 }
 
 }  // namespace ds::ref

@@ -28,6 +28,12 @@ class ReferenceModel {
   void reset();
   int n_past() const { return n_past_; }
 
+  // Probe references over the last forward(): the attention probabilities of query heads `heads` of its
+  // tokens over positions [0, max_keys), (heads, n_tokens, max_keys) as ref::attention_rows; and the
+  // residual stream after a layer, (n_tokens, d_model).
+  std::vector<float> attention_rows(int layer, const std::vector<int>& heads, int max_keys) const;
+  const std::vector<float>& residual(int layer) const { return layers_[size_t(layer)].last_x; }
+
  private:
   struct Layer {
     std::vector<float> attn_norm, wq, wk, wv, wo, bq, bk, bv, bo, ffn_norm, w_gate, w_up, w_down;
@@ -37,6 +43,7 @@ class ReferenceModel {
     std::vector<float> ssm_in, ssm_in_b, ssm_dt_in, ssm_dt_in_b, ssm_dt, ssm_dt_b, conv_w, conv_b, a_log, ssm_d,
         ssm_out, ssm_out_b;  // mamba
     std::unique_ptr<MambaRefState> ssm_state;
+    std::vector<float> last_q, last_x;    // of the last forward: post-RoPE q, residual after the layer
   };
   void load(const ModelSource& src);
   void attention_or_linear(Layer& L, LayerKind kind, std::span<const int32_t> positions, std::vector<float>& x,
@@ -47,6 +54,7 @@ class ReferenceModel {
   ModelConfig c_;
   int n_ctx_;
   int n_past_ = 0;
+  int last_n_past_ = 0, last_n_ = 0;
   std::vector<float> tok_embd_, output_norm_, output_, inv_freq_;
   std::vector<Layer> layers_;
 };

@@ -43,6 +43,7 @@ class Sampler {
   void record(vk::Recorder& rec, const Tensor& logits /*F32 [vocab]*/);
   void prepare_step();     // draws this step's u and writes it, the params and changed mask words
   int32_t token() const;   // after the submit has finished: the sampled id
+  const Tensor& token_tensor() const { return token_; }  // I32 [1] on the device, written by the recording
   void accept(int32_t id);  // pushes the id into the repetition window (takes effect at the next prepare_step)
   // Starts a new sequence: window = the last repeat_last_n ids of `history`, PRNG restarted from the seed.
   void reset(std::span<const int32_t> history);

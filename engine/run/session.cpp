@@ -9,6 +9,7 @@
 #include "model/arch_llama.h"
 #include "model/hybrid_config.h"
 #include "ops/attention.h"
+#include "probe/graph_capture.h"
 #include "run/sampler.h"
 #include "util/error.h"
 #include "vk/memory.h"
@@ -16,6 +17,20 @@
 #include "vk/submit.h"
 
 namespace ds {
+
+// Probes of a session: a capture set for the decode step (1 query) and, when the plan captures prefill,
+// one for batched passes; frames not yet taken (decode: by sequence number; prefill: parsed at once,
+// since several passes of one prefill call would overrun its small ring).
+struct Session::Probes {
+  std::unique_ptr<probe::CaptureSet> decode, batch;
+  probe::CaptureLinks links;
+  struct Pending {
+    uint32_t seq = 0;                   // decode ring frame, or 0
+    std::unique_ptr<probe::Frame> frame;  // an already parsed prefill frame
+  };
+  std::vector<Pending> pending;
+  uint64_t lost = 0;
+};
 
 Session::Session(Model& model, const SessionOptions& opts) : model_(model) {
   const ModelConfig& c = model.config();
@@ -47,7 +62,7 @@ Session::Session(Model& model, const SessionOptions& opts) : model_(model) {
   sampler_arena_ = std::make_unique<vk::Arena>(dev, "sampler", vk::MemoryKind::DeviceLocal, 1 << 20);
   decode_ = allocate(1, false);
   const char* no_small = std::getenv("DS_NO_SMALL_LAYER");
-  decode_->small_layers = opts.small_layers && !(no_small && *no_small && std::string(no_small) != "0");
+  small_layers_ = opts.small_layers && !(no_small && *no_small && std::string(no_small) != "0");
   decode_rec_ = std::make_unique<vk::Recording>(dev);
   batch_rec_ = std::make_unique<vk::Recording>(dev);
   if (dev.profiling()) {
@@ -214,6 +229,8 @@ int32_t Session::run_batch(std::span<const int32_t> tokens, bool sample, bool al
   ForwardBuffers b = view_rows(*store, int(tokens.size()));
   write_inputs(b, tokens);
   Graph g = build_llama_graph(model_.config(), model_.weights(), b);
+  probe::CaptureSet* capture = probes_ ? probes_->batch.get() : nullptr;
+  if (capture) g = probe::insert_captures(g, *capture, probes_->links);
   batch_rec_->begin();
   if (batch_prof_) batch_prof_->reset(batch_rec_->cmd(), uint32_t(g.nodes().size() + 16));
   vk::Recorder rec(model_.device(), batch_rec_->cmd(), batch_prof_.get());
@@ -224,7 +241,13 @@ int32_t Session::run_batch(std::span<const int32_t> tokens, bool sample, bool al
   }
   batch_rec_->end();
   if (sampler) sampler->prepare_step();
+  const uint32_t seq = capture ? capture->ring().begin_step() : 0;
   batch_rec_->submit_and_wait();
+  if (capture) {
+    auto frame = capture->ring().frame(seq);
+    DS_CHECK(frame, "[session] the prefill capture frame ", seq, " could not be read back");
+    probes_->pending.push_back({0, std::make_unique<probe::Frame>(std::move(*frame))});
+  }
   n_past_ += int(tokens.size());
   last_ = store.get();
   last_rows_ = all_logits ? int(tokens.size()) : 1;
@@ -235,7 +258,9 @@ int32_t Session::run_batch(std::span<const int32_t> tokens, bool sample, bool al
 int32_t Session::run_decode(int32_t token, bool sample) {
   Sampler* sampler = sample ? &this->sampler() : nullptr;
   if (!decode_recorded_ || decode_samples_ != sample) {
+    decode_->small_layers = small_layers_ && !probes_;  // probes need the per-op tensors
     Graph g = build_llama_graph(model_.config(), model_.weights(), *decode_);
+    if (probes_) g = probe::insert_captures(g, *probes_->decode, probes_->links);
     decode_rec_->begin();
     if (decode_prof_) decode_prof_->reset(decode_rec_->cmd(), uint32_t(g.nodes().size() + 16));
     vk::Recorder rec(model_.device(), decode_rec_->cmd(), decode_prof_.get());
@@ -251,6 +276,7 @@ int32_t Session::run_decode(int32_t token, bool sample) {
   int32_t one[1] = {token};
   write_inputs(*decode_, one);
   if (sampler) sampler->prepare_step();
+  if (probes_) probes_->pending.push_back({probes_->decode->ring().begin_step(), nullptr});
   decode_rec_->submit_and_wait();
   n_past_ += 1;
   last_ = decode_.get();
@@ -294,6 +320,54 @@ std::vector<float> Session::logits() const {
   DS_CHECK(last_, "[session] no forward pass has run yet");
   return download_f32(model_.device(), last_->logits.rows_view(last_rows_ - 1, 1));
 }
+
+void Session::set_capture_plan(const probe::CapturePlan* plan, const probe::CaptureLinks* links,
+                               uint32_t ring_frames) {
+  decode_rec_->wait();  // the old rings may still be in use by a pending decode submit
+  decode_recorded_ = false;
+  probes_.reset();
+  if (!plan) return;
+  const ModelConfig& c = model_.config();
+  const ModelWeights& w = model_.weights();
+  const probe::LensWeights lens{w.output_norm, w.output, c.norm_eps};
+  probe::CapturePlan p = *plan;
+  p.max_context = std::min(p.max_context, n_ctx_);
+  auto probes = std::make_unique<Probes>();
+  if (links) probes->links = *links;
+  if (p.max_queries > 1) {
+    p.max_queries = std::min(p.max_queries, max_batch_);
+    probes->batch = std::make_unique<probe::CaptureSet>(model_.device(), probe::plan_frame(p, c), *scratch_arena_,
+                                                        n_ctx_, max_batch_, lens, probe::RingOptions{2});
+  }
+  p.max_queries = 1;
+  probes->decode = std::make_unique<probe::CaptureSet>(model_.device(), probe::plan_frame(p, c), *scratch_arena_,
+                                                       n_ctx_, 1, lens, probe::RingOptions{ring_frames});
+  probes_ = std::move(probes);
+}
+
+std::vector<probe::Frame> Session::take_frames() {
+  std::vector<probe::Frame> out;
+  if (!probes_) return out;
+  for (auto& p : probes_->pending) {
+    if (p.frame) {
+      out.push_back(std::move(*p.frame));
+    } else if (auto f = probes_->decode->ring().frame(p.seq)) {
+      out.push_back(std::move(*f));
+    } else {
+      probes_->lost++;
+    }
+  }
+  probes_->pending.clear();
+  return out;
+}
+
+uint64_t Session::frames_lost() const { return probes_ ? probes_->lost : 0; }
+
+const probe::Ring* Session::decode_ring() const { return probes_ ? &probes_->decode->ring() : nullptr; }
+
+const Tensor& Session::decode_logits() const { return decode_->logits; }
+
+const Tensor& Session::sampled_token() { return sampler().token_tensor(); }
 
 uint64_t Session::kv_bytes() const { return cache_arena_->used(); }
 uint64_t Session::state_bytes() const { return state_arena_->used(); }

@@ -20,6 +20,12 @@ namespace ds {
 class Sampler;
 struct SamplerParams;
 struct ForwardBuffers;
+namespace probe {
+struct CapturePlan;
+struct CaptureLinks;
+struct Frame;
+class Ring;
+}  // namespace probe
 namespace vk {
 class Arena;
 class Recording;
@@ -31,7 +37,7 @@ struct SessionOptions {
   int n_ctx = 0;        // context length (KV cache positions); 0 = the model's trained context, at most 4096
   int max_batch = 512;  // prefill rows per pass
   // Decode small layers (d_model <= 256) in one dispatch each (ops/decode_layer.h). DS_NO_SMALL_LAYER=1
-  // turns it off too.
+  // turns it off too, and so does a capture plan (probes read the per-op tensors).
   bool small_layers = true;
 };
 
@@ -68,6 +74,24 @@ class Session {
   // Per-op GPU times of the last prefill/decode submit (Device opened with profile = true).
   std::vector<vk::OpTiming> last_timings() const;
 
+  // Probes (docs/probes.md). With a plan, every decode step writes one frame into a capture ring, and so
+  // does every prefill pass when plan.max_queries > 1 (its first max_queries tokens are the queries).
+  // nullptr turns probes off: no capture nodes, no cost. Setting or clearing a plan re-records the decode
+  // step once. links: what a student's captures read from its teacher (Pair); ring_frames: decode frames
+  // kept in the ring until take_frames() must have read them.
+  void set_capture_plan(const probe::CapturePlan* plan, const probe::CaptureLinks* links = nullptr,
+                        uint32_t ring_frames = 64);
+  bool capturing() const { return probes_ != nullptr; }
+  // Frames of the passes run since the last call, oldest first, read from host-visible memory after the
+  // steps' fences (no GPU sync). Decode frames overwritten before this call are counted in frames_lost().
+  std::vector<probe::Frame> take_frames();
+  uint64_t frames_lost() const;
+  const probe::Ring* decode_ring() const;  // null without a plan
+  // Device tensors of the decode step, for a partner session's captures: logits F32 [vocab, 1] and the
+  // sampled token I32 [1] (valid after a decode(token, true)).
+  const Tensor& decode_logits() const;
+  const Tensor& sampled_token();
+
  private:
   std::unique_ptr<ForwardBuffers> allocate(int rows, bool all_logits);
   void check_room(size_t n_tokens) const;
@@ -91,8 +115,11 @@ class Session {
   std::unique_ptr<vk::Recording> decode_rec_, batch_rec_;
   std::unique_ptr<vk::Profiler> decode_prof_, batch_prof_;
   bool decode_recorded_ = false;
+  bool small_layers_ = true;                      // SessionOptions::small_layers (off while probes are on)
   bool decode_samples_ = false;                   // decode_rec_ includes the sampler
   const vk::Profiler* last_prof_ = nullptr;
+  struct Probes;                                  // capture sets and pending frames (session.cpp)
+  std::unique_ptr<Probes> probes_;
 };
 
 }  // namespace ds
