@@ -127,6 +127,7 @@ void ReferenceModel::attention_or_linear(Layer& L, LayerKind kind, std::span<con
   const bool neox = c_.rope.style == RopeStyle::Neox;
   rope(q, positions, inv_freq_, neox, q, hd, c_.n_heads, n);
   rope(k, positions, inv_freq_, neox, k, hd, c_.n_kv_heads, n);
+  L.last_q = q;
   if (kind == LayerKind::Attention) {
     kv_store(k, L.k_cache, hd, c_.n_kv_heads, n_ctx_, n, n_past_);
     kv_store(v, L.v_cache, hd, c_.n_kv_heads, n_ctx_, n, n_past_);
@@ -170,7 +171,6 @@ std::vector<std::vector<float>> ReferenceModel::forward(std::span<const int32_t>
     matmul(L.w_up, xn, {}, up, d, F, n, false);
     swiglu(gate, up, gate);
     matmul(L.w_down, gate, {}, x, F, d, n, /*accumulate=*/true);
-    L.last_q = q;
     L.last_x = x;
   }
   last_n_past_ = n_past_;
