@@ -2,7 +2,7 @@
 # Benchmarks on a machine with a real GPU (used with the `device` tool on the H200): expects x86-64
 # binaries built here in .devbin/ (static libstdc++, shared libs in .devbin/lib) and the Vulkan
 # loader debs in .gl/. Writes logs to $OUT (or ./bench-out). Usage: scripts/device-bench.sh [what...]
-# what: smoke | models | bench | kernels | hybrid  (default: smoke models bench kernels)
+# what: smoke | models | bench | kernels | hybrid | probes  (default: smoke models bench kernels)
 # hybrid: the 1B-shaped teacher against its 50 % / 75 % Mamba and linear students (synth --replace),
 #         decode tokens/s at depths 1k, 8k, 32k and the student/teacher ratios (docs/performance.md).
 set -uo pipefail
@@ -51,6 +51,12 @@ for w in $what; do
       $B/distilscope-cli bench $M/llama1b-f16.gguf --student $M/llama1b-mamba-0.5.gguf --student $M/llama1b-mamba-0.75.gguf \
         --student $M/llama1b-linear-0.5.gguf --student $M/llama1b-linear-0.75.gguf \
         --prompt-len 512 -n 128 --depths 1024,8192,32768 --reps 3 2>&1 | tee -a "$OUT/summary.txt" ;;
+    probes)  # issue 4: all probes on for one layer, all heads: decode slowdown (target <= 15 %)
+      [ -f $M/llama1b-f16.gguf ] || $B/distilscope-cli synth -o $M/llama1b-f16.gguf --type f16 2>&1 | tail -1
+      log "probe overhead llama1b-f16, layer 8, all heads"
+      $B/distilscope-cli bench $M/llama1b-f16.gguf --prompt-len 512 -n 128 --depths 0,1024,8192 --reps 3 --probe-layer 8 2>&1 | tee -a "$OUT/summary.txt"
+      log "probe overhead llama1b-f16, layer 8, all heads, logit lens"
+      $B/distilscope-cli bench $M/llama1b-f16.gguf --prompt-len 512 -n 128 --depths 1024 --reps 3 --probe-layer 8 --probe-lens 2>&1 | grep -E 'decode|probes' | tee -a "$OUT/summary.txt" ;;
     sweep)
       log "matmul sweep"; $B/ds_bench_matmul --sweep 2>&1 | tail -60 | tee -a "$OUT/summary.txt" ;;
     kernels)
