@@ -7,6 +7,7 @@ DS_PACKAGES=(
   g++ cmake ninja-build pkg-config git
   glslc libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools spirv-tools
   libcli11-dev libpcre2-dev libglm-dev libgtest-dev libsqlite3-dev zlib1g-dev libssl-dev
+  bible-kjv  # the default training corpus (scripts/corpus-kjv.sh)
 )
 
 ds_install_deps() {

@@ -25,5 +25,7 @@ void add_run(CLI::App& app);
 void add_tokenize(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_synth(CLI::App& app);
+void add_pretrain(CLI::App& app);
+void add_tokenizer(CLI::App& app);
 
 }  // namespace ds::cli

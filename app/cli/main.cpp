@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   ds::cli::add_tokenize(app);
   ds::cli::add_bench(app);
   ds::cli::add_synth(app);
+  ds::cli::add_tokenizer(app);
+  ds::cli::add_pretrain(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

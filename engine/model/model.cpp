@@ -41,6 +41,7 @@ ModelSummary inspect_model(const std::string& path) {
   s.file_bytes = f.file_size();
   std::map<std::string, uint64_t> types;
   for (const auto& t : f.tensors()) {
+    if (t.name.starts_with("train.")) continue;  // optimizer state of a training checkpoint: not loaded
     s.weight_bytes += device_bytes(t);
     s.n_params += t.n_elements();
     types[ggml_type_name(t.ggml_type)]++;

@@ -1,0 +1,107 @@
+// Trainer: one optimizer step of a llama-architecture model as ONE command buffer, recorded once and replayed
+// every step. A step covers batch_seqs sequences of seq_len tokens in micro-batches (gradient accumulation:
+// the parameter gradients are zeroed once, each micro-batch's backward adds into them, AdamW scales by
+// 1 / micro-batches); the host writes the token ids and the optimizer's scalars (learning rate, bias
+// corrections) into host-visible buffers before each submit, and reads back each micro-batch's loss values
+// and the gradient norm after it. Evaluation (forward + loss only) has its own recording over the same
+// activations. Memory: F32 masters, gradients and AdamW moments (16 bytes per parameter, plus 2 per parameter
+// for half copies), and one micro-batch's activations (llama_activation_bytes).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "distilscope/model_config.h"
+#include "train/corpus.h"
+#include "train/llama_params.h"
+#include "train/llama_train.h"
+#include "train/objective.h"
+#include "train/optimizer.h"
+
+namespace ds {
+class Device;
+namespace vk {
+class Arena;
+class Recording;
+}  // namespace vk
+namespace train {
+
+struct TrainerOptions {
+  ModelConfig model;               // llama family, every layer attention
+  int seq_len = 512;
+  int batch_seqs = 32;             // sequences per optimizer step
+  int micro_batch_seqs = 0;        // 0: the largest divisor of batch_seqs that fits (see memory_budget)
+  DType weights = DType::F32;      // what the forward reads (F16/BF16: copies of the F32 masters)
+  AdamWConfig adamw;
+  float weight_decay = 0.1f;
+  std::vector<LossTerm> losses = {LossTerm{}};  // cross-entropy
+  uint64_t memory_budget = 0;      // bytes for one micro-batch's activations; 0: half the device's memory
+};
+
+// The inputs of some sequences: ids and next-token targets, row-major [n_seqs][seq_len] (targets < 0 are
+// ignored by cross-entropy).
+struct TokenBatch {
+  std::vector<int32_t> ids, targets;
+};
+// Sequences `seqs` of `data`: inputs(i) and targets(i) of each.
+TokenBatch gather_batch(const PackedSequences& data, std::span<const size_t> seqs);
+
+struct StepStats {
+  double loss = 0;                 // weighted sum of the terms, mean over the step's tokens
+  std::vector<double> terms;       // each term's mean (unweighted), in TrainerOptions::losses order
+  float grad_norm = 0;             // before clipping
+};
+
+struct EvalStats {
+  double loss = 0;                 // mean cross-entropy over the counted tokens
+  double tokens = 0;
+  double perplexity() const;
+};
+
+class Trainer {
+ public:
+  Trainer(Device& dev, const TrainerOptions& options);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  const TrainerOptions& options() const { return o_; }
+  LlamaParams& params() { return *params_; }
+  const LlamaParams& params() const { return *params_; }
+  AdamW& optimizer() { return *opt_; }
+  const AdamW& optimizer() const { return *opt_; }
+  int micro_batch_seqs() const { return mb_seqs_; }
+  int micro_batches() const { return o_.batch_seqs / mb_seqs_; }
+  uint64_t activation_bytes() const { return act_bytes_; }
+
+  // One optimizer step over batch_seqs sequences: forward, backward, clipping, AdamW at learning rate lr.
+  // Replays the recorded step; the first call records it.
+  StepStats step(const TokenBatch& batch, float lr);
+  // Forward and backward only: the gradients are left in params() (summed over micro-batches, not scaled).
+  StepStats gradients(const TokenBatch& batch);
+  // Mean cross-entropy over the first max_seqs sequences of `data` (0: all), in micro-batch chunks.
+  EvalStats evaluate(const PackedSequences& data, size_t max_seqs);
+
+ private:
+  void write_inputs(const TokenBatch& batch, size_t n_seqs);  // pads with ignored rows up to n_seqs
+  void record(vk::Recording& rec, bool backward, bool optimizer_step, int micro_batches);
+  StepStats read_stats(int micro_batches) const;
+
+  Device& dev_;
+  TrainerOptions o_;
+  int mb_seqs_ = 0;
+  uint64_t act_bytes_ = 0;
+  std::unique_ptr<vk::Arena> weights_arena_, act_arena_, io_arena_, readback_arena_;
+  std::unique_ptr<LlamaParams> params_;
+  std::unique_ptr<AdamW> opt_;
+  std::unique_ptr<Objective> objective_;
+  LlamaActivations acts_;
+  Tensor ids_host_, targets_host_;  // I32 [batch_seqs * seq_len], host-written
+  Tensor ids_, targets_;            // device copies
+  std::vector<TrainGraph> graphs_;  // one per micro-batch (its input rows and loss slots)
+  std::unique_ptr<vk::Recording> step_rec_, grad_rec_, eval_rec_;
+};
+
+}  // namespace train
+}  // namespace ds
