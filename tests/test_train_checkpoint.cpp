@@ -20,7 +20,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-train::PretrainOptions quiet() { return {.log = [](const std::string&) {}}; }
+train::PretrainOptions quiet() {
+  return {.log = [](const std::string&) {}};
+}
 
 std::vector<uint8_t> tensor_bytes(const GgufFile& f, const GgufTensorInfo& t) {
   const auto d = f.data(t);
@@ -184,9 +186,9 @@ TEST(PretrainConfig, ReadsWritesAndRefusesBadKeys) {
             std::string::npos);
   EXPECT_NE(test::error_of([&] { parse(R"({"model": {"n_heads": 8, "n_kv_heads": 3}})"); }).find("multiple"),
             std::string::npos);
-  EXPECT_NE(test::error_of([&] { parse(R"({"train": {"batch_seqs": 8, "micro_batch_seqs": 3}})"); })
-                .find("does not divide"),
-            std::string::npos);
+  EXPECT_NE(
+      test::error_of([&] { parse(R"({"train": {"batch_seqs": 8, "micro_batch_seqs": 3}})"); }).find("does not divide"),
+      std::string::npos);
 }
 
 }  // namespace

@@ -43,10 +43,10 @@ TEST(Pretrain, TinyModelLearnsAndItsExportRunsThroughInference) {
   std::printf("%s", log.c_str());
   ASSERT_EQ(r.losses.size(), 40u);
   const double first = mean(std::span(r.losses).first(3)), last = mean(std::span(r.losses).last(3));
-  std::printf("loss: first 3 steps %.3f, last 3 steps %.3f; validation %.3f; %.0f tokens/s\n", first, last,
-              r.val_loss, r.tokens_per_s);
-  EXPECT_GT(first, 5.5);             // ln 384 = 5.95 at the start
-  EXPECT_LT(last, first - 1.0);      // it learns (seen: 5.87 -> 4.55)
+  std::printf("loss: first 3 steps %.3f, last 3 steps %.3f; validation %.3f; %.0f tokens/s\n", first, last, r.val_loss,
+              r.tokens_per_s);
+  EXPECT_GT(first, 5.5);               // ln 384 = 5.95 at the start
+  EXPECT_LT(last, first - 1.0);        // it learns (seen: 5.87 -> 4.55)
   EXPECT_LT(r.val_loss, first - 0.8);  // seen: 4.77
 
   // The store: the run with its config, every step, the two evaluations, the exported model.

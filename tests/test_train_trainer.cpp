@@ -18,14 +18,13 @@ namespace {
 using test::BlockConfig;
 
 std::map<std::string, std::string> gguf_names(bool tied) {
-  std::map<std::string, std::string> n = {
-      {"tok_embd", "token_embd.weight"},     {"attn_norm", "blk.0.attn_norm.weight"},
-      {"wq", "blk.0.attn_q.weight"},         {"wk", "blk.0.attn_k.weight"},
-      {"wv", "blk.0.attn_v.weight"},         {"bq", "blk.0.attn_q.bias"},
-      {"bk", "blk.0.attn_k.bias"},           {"bv", "blk.0.attn_v.bias"},
-      {"wo", "blk.0.attn_output.weight"},    {"ffn_norm", "blk.0.ffn_norm.weight"},
-      {"w_gate", "blk.0.ffn_gate.weight"},   {"w_up", "blk.0.ffn_up.weight"},
-      {"w_down", "blk.0.ffn_down.weight"},   {"output_norm", "output_norm.weight"}};
+  std::map<std::string, std::string> n = {{"tok_embd", "token_embd.weight"},   {"attn_norm", "blk.0.attn_norm.weight"},
+                                          {"wq", "blk.0.attn_q.weight"},       {"wk", "blk.0.attn_k.weight"},
+                                          {"wv", "blk.0.attn_v.weight"},       {"bq", "blk.0.attn_q.bias"},
+                                          {"bk", "blk.0.attn_k.bias"},         {"bv", "blk.0.attn_v.bias"},
+                                          {"wo", "blk.0.attn_output.weight"},  {"ffn_norm", "blk.0.ffn_norm.weight"},
+                                          {"w_gate", "blk.0.ffn_gate.weight"}, {"w_up", "blk.0.ffn_up.weight"},
+                                          {"w_down", "blk.0.ffn_down.weight"}, {"output_norm", "output_norm.weight"}};
   if (!tied) n["output"] = "output.weight";
   return n;
 }

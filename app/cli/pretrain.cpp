@@ -1,10 +1,11 @@
 // `pretrain --config FILE`: trains a llama-architecture model from scratch (engine/train/pretrain.h);
 // `--resume` continues the checkpoint in the output directory. Paths on the command line override the
 // config's (relative to the current directory; the config's own are relative to the config file).
+#include "train/pretrain.h"
+
 #include <cstdio>
 
 #include "common.h"
-#include "train/pretrain.h"
 
 namespace ds::cli {
 

@@ -47,8 +47,8 @@ void add_tokenizer(CLI::App& app) {
     write_tokenizer_gguf(w, d);
     w.write(o->out);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("%s: %zu tokens (%zu merges) from %zu words (%zu unique) in %.2f s\n", o->out.c_str(),
-                d.tokens.size(), stats.merges, stats.words, stats.unique_words, s);
+    std::printf("%s: %zu tokens (%zu merges) from %zu words (%zu unique) in %.2f s\n", o->out.c_str(), d.tokens.size(),
+                stats.merges, stats.words, stats.unique_words, s);
   });
 }
 

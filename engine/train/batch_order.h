@@ -12,8 +12,8 @@ namespace ds::train {
 class BatchOrder {
  public:
   BatchOrder(size_t n_sequences, int batch, uint64_t seed);
-  std::vector<size_t> batch(int step);      // batch indices into the sequences
-  int64_t epoch_of(int step) const;         // the epoch of the step's first sequence
+  std::vector<size_t> batch(int step);  // batch indices into the sequences
+  int64_t epoch_of(int step) const;     // the epoch of the step's first sequence
 
  private:
   const std::vector<size_t>& epoch(int64_t e);

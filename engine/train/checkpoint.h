@@ -20,9 +20,9 @@ class Trainer;
 class LlamaParams;
 
 struct TrainState {
-  int step = 0;             // optimizer steps done
-  uint64_t seed = 0;        // initialization and data order
-  int64_t run_id = 0;       // the store's run this training belongs to (0: none)
+  int step = 0;        // optimizer steps done
+  uint64_t seed = 0;   // initialization and data order
+  int64_t run_id = 0;  // the store's run this training belongs to (0: none)
   uint64_t tokens_seen = 0;
   std::string config_json;  // the run's configuration
 };

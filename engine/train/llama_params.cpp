@@ -42,8 +42,7 @@ class NormalGenerator {
 
 }  // namespace
 
-LlamaParams::LlamaParams(Device& dev, vk::Arena& arena, const ModelConfig& c, DType forward_type)
-    : dev_(dev), c_(c) {
+LlamaParams::LlamaParams(Device& dev, vk::Arena& arena, const ModelConfig& c, DType forward_type) : dev_(dev), c_(c) {
   DS_CHECK(is_llama_family(c.arch) && !c.hybrid.is_hybrid(), "[train] ", c.arch,
            " with mixer layers has no training graph yet (llama, every layer attention)");
   DS_CHECK(forward_type == DType::F32 || forward_type == DType::F16 || forward_type == DType::BF16,

@@ -21,11 +21,11 @@ class Recorder;
 namespace train {
 
 struct TrainParam {
-  std::string name;      // GGUF name
-  std::vector<uint64_t> ne;  // GGUF shape (ne[0] fastest)
-  Tensor master, grad;   // F32
-  Tensor half;           // F16/BF16 copy the forward reads, or empty
-  bool matrix = false;   // 2-D: weight decay applies
+  std::string name;                                               // GGUF name
+  std::vector<uint64_t> ne;                                       // GGUF shape (ne[0] fastest)
+  Tensor master, grad;                                            // F32
+  Tensor half;                                                    // F16/BF16 copy the forward reads, or empty
+  bool matrix = false;                                            // 2-D: weight decay applies
   const Tensor& forward() const { return half ? half : master; }  // what the forward pass reads
 };
 

@@ -33,8 +33,7 @@ struct PerToken {
 };
 PerToken per_token(const ModelConfig& c) {
   const int64_t d = c.d_model, q = c.q_dim(), kv = c.kv_dim(), f = c.ffn_dim;
-  return {4 * d + 2 * q + 2 * kv + c.n_heads + 3 * f, 2 * d + 2 * int64_t(c.vocab),
-          2 * d + 2 * q + 2 * kv + f + 1};
+  return {4 * d + 2 * q + 2 * kv + c.n_heads + 3 * f, 2 * d + 2 * int64_t(c.vocab), 2 * d + 2 * q + 2 * kv + f + 1};
 }
 
 // Parameter gradients always add up (the step zeroes them once, micro-batches accumulate).
@@ -179,8 +178,7 @@ TrainGraph build_llama_train_graph(const LlamaParams& p, const LlamaActivations&
     g.add(
         b + "ffn_norm", [=](vk::Recorder& r) { ops::rms_norm(r, L->h, w.ffn_norm->master, L->xn2, eps); },
         [=](vk::Recorder& r) {
-          ops::rms_norm_backward(r, L->h, w.ffn_norm->master, A->d_xn, A->d_res, w.ffn_norm->grad, A->rstd, eps,
-                                 kAdd);
+          ops::rms_norm_backward(r, L->h, w.ffn_norm->master, A->d_xn, A->d_res, w.ffn_norm->grad, A->rstd, eps, kAdd);
         });
     g.add(
         b + "ffn_gate_up",
@@ -204,8 +202,7 @@ TrainGraph build_llama_train_graph(const LlamaParams& p, const LlamaActivations&
         [=](vk::Recorder& r) {
           ops::matmul_backward(r, w.w_down->forward(), L->act, A->d_res, A->d_act, w.w_down->grad, {}, kWrite);
         });
-    g.add(b + "hidden_loss", {},
-          [=](vk::Recorder& r) { obj->record_hidden(r, mb, l, x_next, A->d_res, teacher); });
+    g.add(b + "hidden_loss", {}, [=](vk::Recorder& r) { obj->record_hidden(r, mb, l, x_next, A->d_res, teacher); });
   }
 
   const TrainParam* out_norm = &p.output_norm();
@@ -213,8 +210,7 @@ TrainGraph build_llama_train_graph(const LlamaParams& p, const LlamaActivations&
   g.add(
       "output_norm", [=](vk::Recorder& r) { ops::rms_norm(r, A->x_out, out_norm->master, A->xf, eps); },
       [=](vk::Recorder& r) {  // the first write of the residual gradient
-        ops::rms_norm_backward(r, A->x_out, out_norm->master, A->d_xn, A->d_res, out_norm->grad, A->rstd, eps,
-                               kWrite);
+        ops::rms_norm_backward(r, A->x_out, out_norm->master, A->d_xn, A->d_res, out_norm->grad, A->rstd, eps, kWrite);
       });
   g.add(
       "output", [=](vk::Recorder& r) { ops::matmul(r, out->forward(), A->xf, A->logits); },

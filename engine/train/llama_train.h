@@ -21,19 +21,19 @@ namespace train {
 // Per-layer activations kept for the backward, and gradient scratch shared by all layers.
 struct LlamaActivations {
   int n_seqs = 0, seq_len = 0;
-  Tensor positions;                 // I32 [M]: t within its sequence (written once)
+  Tensor positions;  // I32 [M]: t within its sequence (written once)
   struct Layer {
-    Tensor x;                       // F32 [d, M]   the residual stream entering the layer
-    Tensor xn1, h, xn2;             // F32 [d, M]   normed x; x after attention; normed h
-    Tensor q, att;                  // F32 [head_dim, n_heads, seq_len, n_seqs]  (q after RoPE)
-    Tensor k, v;                    // F32 [head_dim, n_kv, seq_len, n_seqs]     (k after RoPE)
-    Tensor lse;                     // F32 [n_heads, seq_len, n_seqs]
-    Tensor gate, up, act;           // F32 [ffn, M]  (gate/up become their gradients in the backward)
+    Tensor x;              // F32 [d, M]   the residual stream entering the layer
+    Tensor xn1, h, xn2;    // F32 [d, M]   normed x; x after attention; normed h
+    Tensor q, att;         // F32 [head_dim, n_heads, seq_len, n_seqs]  (q after RoPE)
+    Tensor k, v;           // F32 [head_dim, n_kv, seq_len, n_seqs]     (k after RoPE)
+    Tensor lse;            // F32 [n_heads, seq_len, n_seqs]
+    Tensor gate, up, act;  // F32 [ffn, M]  (gate/up become their gradients in the backward)
   };
   std::vector<Layer> layers;
-  Tensor x_out, xf;                 // F32 [d, M]   residual after the last layer, final-normed
-  Tensor logits;                    // F32 [vocab, M]
-  Tensor dlogits;                   // = logits (the loss writes its gradient over them) or its own buffer
+  Tensor x_out, xf;  // F32 [d, M]   residual after the last layer, final-normed
+  Tensor logits;     // F32 [vocab, M]
+  Tensor dlogits;    // = logits (the loss writes its gradient over them) or its own buffer
   // Gradients (backward only): residual gradient, normed-input gradient, attention and MLP scratch.
   Tensor d_res, d_xn, rstd, d_att, d_q, d_k, d_v, d_act;
 };

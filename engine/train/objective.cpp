@@ -9,10 +9,14 @@ namespace ds::train {
 
 std::string LossTerm::name() const {
   switch (kind) {
-    case CrossEntropy: return "ce";
-    case KlForward: return "kl_fwd";
-    case KlReverse: return "kl_rev";
-    case HiddenMse: return "hidden." + std::to_string(layer);
+    case CrossEntropy:
+      return "ce";
+    case KlForward:
+      return "kl_fwd";
+    case KlReverse:
+      return "kl_rev";
+    case HiddenMse:
+      return "hidden." + std::to_string(layer);
   }
   return "?";
 }
@@ -25,7 +29,8 @@ Objective::Objective(vk::Arena& values_arena, vk::Arena& scratch_arena, std::vec
     DS_CHECK(t.kind != LossTerm::HiddenMse || t.layer >= 0, "[train] hidden-state loss without a layer");
   for (int mb = 0; mb < micro_batches; ++mb)
     for (const LossTerm& t : terms_)
-      values_.push_back(make_tensor(values_arena, DType::F32, {2, 1, 1, 1}, "loss." + t.name() + "." + std::to_string(mb)));
+      values_.push_back(
+          make_tensor(values_arena, DType::F32, {2, 1, 1, 1}, "loss." + t.name() + "." + std::to_string(mb)));
   per_token_ = make_tensor(scratch_arena, DType::F32, {n_tokens, 1, 1, 1}, "loss.per_token");
 }
 

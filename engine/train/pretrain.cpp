@@ -1,6 +1,7 @@
 // The pretraining run loop (see pretrain.h).
 #include "train/pretrain.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <optional>
 
 #include "distilscope/device.h"
@@ -20,6 +22,7 @@
 #include "train/trainer.h"
 #include "util/error.h"
 #include "util/json.h"
+#include "vk/recorder.h"
 
 namespace ds::train {
 namespace {
@@ -96,6 +99,24 @@ class RunRecorder {
   int64_t id_ = 0;
   std::optional<StoreWriter> writer_;
 };
+
+// GPU time per kernel (labels up to the first space) of one step, largest first.
+void log_profile(const std::vector<vk::OpTiming>& timings, const std::function<void(const std::string&)>& log) {
+  std::map<std::string, std::pair<double, int>> by_op;
+  double total = 0;
+  for (const auto& t : timings) {
+    auto& e = by_op[t.label.substr(0, t.label.find(' '))];
+    e.first += t.ms;
+    e.second += 1;
+    total += t.ms;
+  }
+  std::vector<std::pair<std::string, std::pair<double, int>>> rows(by_op.begin(), by_op.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+  log(cat("GPU time of one step: ", fmt("%.2f", total), " ms in ", timings.size(), " dispatches"));
+  for (const auto& [name, v] : rows)
+    log(cat("  ", name, ": ", fmt("%.2f", v.first), " ms (", fmt("%.1f", total > 0 ? 100 * v.first / total : 0.0),
+            "%) x", v.second));
+}
 
 }  // namespace
 
@@ -178,6 +199,7 @@ PretrainResult pretrain(Device& dev, const PretrainConfig& cfg, const PretrainOp
   const double step_tokens = double(cfg.train.batch_seqs) * cfg.train.seq_len;
   double train_seconds = 0, window_seconds = 0;
   int window_steps = 0, saved_step = state.step;
+  const int state_start = state.step;
   try {
     for (int step = state.step; step < cfg.train.steps; ++step) {
       if (step == opts.nan_at_step) {
@@ -207,6 +229,7 @@ PretrainResult pretrain(Device& dev, const PretrainConfig& cfg, const PretrainOp
         window_seconds = 0;
         window_steps = 0;
       }
+      if (dev.profiling() && step == state_start + 1) log_profile(trainer.last_step_timings(), log);
       std::string saved;
       if (done % cfg.output.checkpoint_interval == 0 || done == cfg.train.steps) {
         save_checkpoint(res.checkpoint, trainer, tok_data, state);

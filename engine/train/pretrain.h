@@ -36,13 +36,13 @@ struct PretrainOptions {
 };
 
 struct PretrainResult {
-  int64_t run_id = 0;              // 0 when the store is off
-  int steps_done = 0;              // optimizer steps done in total (including before a resume)
-  std::vector<double> losses;      // training loss of each step this call ran, in order
-  double val_loss = 0;             // the last evaluation's mean cross-entropy
-  double tokens_per_s = 0;         // training tokens per second over this call's steps (evaluation excluded)
+  int64_t run_id = 0;          // 0 when the store is off
+  int steps_done = 0;          // optimizer steps done in total (including before a resume)
+  std::vector<double> losses;  // training loss of each step this call ran, in order
+  double val_loss = 0;         // the last evaluation's mean cross-entropy
+  double tokens_per_s = 0;     // training tokens per second over this call's steps (evaluation excluded)
   int micro_batch_seqs = 0;
-  std::string checkpoint, model;   // paths
+  std::string checkpoint, model;  // paths
 };
 
 PretrainResult pretrain(Device& dev, const PretrainConfig& config, const PretrainOptions& options = {});

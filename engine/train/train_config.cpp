@@ -83,7 +83,8 @@ PretrainConfig parse_pretrain_config(const JsonRef& root, const std::string& bas
   PretrainConfig c;
   const std::set<std::string> sections = {"model", "data", "train", "optimizer", "eval", "output"};
   for (const auto& [k, r] : root.members())
-    if (!sections.count(std::string(k))) r.fail_here("is not a known section (model, data, train, optimizer, eval, output)");
+    if (!sections.count(std::string(k)))
+      r.fail_here("is not a known section (model, data, train, optimizer, eval, output)");
 
   Section m(root, "model");
   m.str("name", c.model.name);

@@ -35,9 +35,9 @@ struct DataSpec {
 };
 
 struct TrainSpec {
-  int seq_len = 512;           // T, also the model's context length
-  int batch_seqs = 32;         // sequences per optimizer step
-  int micro_batch_seqs = 0;    // sequences per forward/backward pass (divides batch_seqs); 0: automatic
+  int seq_len = 512;         // T, also the model's context length
+  int batch_seqs = 32;       // sequences per optimizer step
+  int micro_batch_seqs = 0;  // sequences per forward/backward pass (divides batch_seqs); 0: automatic
   int steps = 1000;
   uint64_t seed = 1;           // initialization and data order
   DType weights = DType::F32;  // what the forward reads: F32 masters, or F16/BF16 copies of them
@@ -58,10 +58,10 @@ struct EvalSpec {
 
 struct OutputSpec {
   std::string dir = "pretrain-out";
-  int checkpoint_interval = 500;  // steps; the last step always saves
-  int log_interval = 10;          // steps between printed lines
+  int checkpoint_interval = 500;   // steps; the last step always saves
+  int log_interval = 10;           // steps between printed lines
   DType export_type = DType::F16;  // model.gguf (checkpoint.gguf always keeps F32 masters)
-  std::string store;              // SQLite store path; "" = the default store; "none" = do not record
+  std::string store;               // SQLite store path; "" = the default store; "none" = do not record
 };
 
 struct PretrainConfig {

@@ -17,7 +17,7 @@ namespace train {
 using RecordFn = std::function<void(vk::Recorder&)>;
 
 struct TrainNode {
-  std::string name;   // "blk.3.attn_qkv", "output", "loss"
+  std::string name;  // "blk.3.attn_qkv", "output", "loss"
   RecordFn forward;
   RecordFn backward;  // empty: nothing to do walking back (e.g. the loss, whose forward writes the gradient)
 };

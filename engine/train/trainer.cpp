@@ -39,8 +39,8 @@ Trainer::Trainer(Device& dev, const TrainerOptions& options) : dev_(dev), o_(opt
   DS_CHECK(o_.seq_len >= 1 && o_.batch_seqs >= 1, "[train] seq_len ", o_.seq_len, " and batch_seqs ", o_.batch_seqs,
            " must be positive");
   mb_seqs_ = o_.micro_batch_seqs ? o_.micro_batch_seqs : pick_micro_batch(dev, o_);
-  DS_CHECK(o_.batch_seqs % mb_seqs_ == 0, "[train] micro-batch of ", mb_seqs_, " sequences does not divide the batch of ",
-           o_.batch_seqs);
+  DS_CHECK(o_.batch_seqs % mb_seqs_ == 0, "[train] micro-batch of ", mb_seqs_,
+           " sequences does not divide the batch of ", o_.batch_seqs);
   const int n_micro = micro_batches();
   const int64_t M = int64_t(mb_seqs_) * o_.seq_len, rows = int64_t(o_.batch_seqs) * o_.seq_len;
 
@@ -72,7 +72,15 @@ Trainer::~Trainer() = default;
 
 void Trainer::record(vk::Recording& recording, bool backward, bool optimizer_step, int n_micro) {
   recording.begin();
-  vk::Recorder rec(dev_, recording.cmd());
+  vk::Profiler* prof = nullptr;
+  if (optimizer_step && dev_.profiling()) {
+    step_prof_ = std::make_unique<vk::Profiler>(dev_);
+    size_t nodes = 0;
+    for (const TrainGraph& g : graphs_) nodes += g.nodes().size();
+    prof = step_prof_.get();
+    prof->reset(recording.cmd(), uint32_t(8 * nodes + 4 * params_->all().size() + 64));
+  }
+  vk::Recorder rec(dev_, recording.cmd(), prof);
   rec.barrier();  // the previous submit's writes (parameters, moments) before anything reads them
   const int64_t n = int64_t(n_micro) * mb_seqs_ * o_.seq_len;
   rec.copy(sub_tensor(ids_host_, 0, {n, 1, 1, 1}, "ids").buf, sub_tensor(ids_, 0, {n, 1, 1, 1}, "ids").buf);
@@ -104,8 +112,8 @@ void Trainer::write_inputs(const TokenBatch& batch, size_t n_seqs) {
            batch.targets.size(), " targets for at most ", n_seqs, " sequences of ", T, " tokens");
   const int vocab = o_.model.vocab;
   for (size_t i = 0; i < n; ++i)
-    DS_CHECK(batch.ids[i] >= 0 && batch.ids[i] < vocab && batch.targets[i] < vocab, "[train] token id ",
-             batch.ids[i], " or target ", batch.targets[i], " at ", i, " is outside the vocabulary of ", vocab);
+    DS_CHECK(batch.ids[i] >= 0 && batch.ids[i] < vocab && batch.targets[i] < vocab, "[train] token id ", batch.ids[i],
+             " or target ", batch.targets[i], " at ", i, " is outside the vocabulary of ", vocab);
   auto* ids = reinterpret_cast<int32_t*>(ids_host_.buf.mapped);
   auto* targets = reinterpret_cast<int32_t*>(targets_host_.buf.mapped);
   std::memcpy(ids, batch.ids.data(), n * 4);
@@ -146,6 +154,10 @@ StepStats Trainer::step(const TokenBatch& batch, float lr) {
   StepStats s = read_stats(micro_batches());
   s.grad_norm = opt_->last_grad_norm() / float(micro_batches());  // of the mean gradient (what is clipped)
   return s;
+}
+
+std::vector<vk::OpTiming> Trainer::last_step_timings() const {
+  return step_prof_ ? step_prof_->read() : std::vector<vk::OpTiming>{};
 }
 
 StepStats Trainer::gradients(const TokenBatch& batch) {

@@ -24,19 +24,21 @@ class Device;
 namespace vk {
 class Arena;
 class Recording;
+class Profiler;
+struct OpTiming;
 }  // namespace vk
 namespace train {
 
 struct TrainerOptions {
-  ModelConfig model;               // llama family, every layer attention
+  ModelConfig model;  // llama family, every layer attention
   int seq_len = 512;
-  int batch_seqs = 32;             // sequences per optimizer step
-  int micro_batch_seqs = 0;        // 0: the largest divisor of batch_seqs that fits (see memory_budget)
-  DType weights = DType::F32;      // what the forward reads (F16/BF16: copies of the F32 masters)
+  int batch_seqs = 32;         // sequences per optimizer step
+  int micro_batch_seqs = 0;    // 0: the largest divisor of batch_seqs that fits (see memory_budget)
+  DType weights = DType::F32;  // what the forward reads (F16/BF16: copies of the F32 masters)
   AdamWConfig adamw;
   float weight_decay = 0.1f;
   std::vector<LossTerm> losses = {LossTerm{}};  // cross-entropy
-  uint64_t memory_budget = 0;      // bytes for one micro-batch's activations; 0: half the device's memory
+  uint64_t memory_budget = 0;                   // bytes for one micro-batch's activations; 0: half the device's memory
 };
 
 // The inputs of some sequences: ids and next-token targets, row-major [n_seqs][seq_len] (targets < 0 are
@@ -48,13 +50,13 @@ struct TokenBatch {
 TokenBatch gather_batch(const PackedSequences& data, std::span<const size_t> seqs);
 
 struct StepStats {
-  double loss = 0;                 // weighted sum of the terms, mean over the step's tokens
-  std::vector<double> terms;       // each term's mean (unweighted), in TrainerOptions::losses order
-  float grad_norm = 0;             // before clipping
+  double loss = 0;            // weighted sum of the terms, mean over the step's tokens
+  std::vector<double> terms;  // each term's mean (unweighted), in TrainerOptions::losses order
+  float grad_norm = 0;        // before clipping
 };
 
 struct EvalStats {
-  double loss = 0;                 // mean cross-entropy over the counted tokens
+  double loss = 0;  // mean cross-entropy over the counted tokens
   double tokens = 0;
   double perplexity() const;
 };
@@ -82,6 +84,8 @@ class Trainer {
   StepStats gradients(const TokenBatch& batch);
   // Mean cross-entropy over the first max_seqs sequences of `data` (0: all), in micro-batch chunks.
   EvalStats evaluate(const PackedSequences& data, size_t max_seqs);
+  // GPU time of every dispatch of the last step (Device opened with profile = true; else empty).
+  std::vector<vk::OpTiming> last_step_timings() const;
 
  private:
   void write_inputs(const TokenBatch& batch, size_t n_seqs);  // pads with ignored rows up to n_seqs
@@ -101,6 +105,7 @@ class Trainer {
   Tensor ids_, targets_;            // device copies
   std::vector<TrainGraph> graphs_;  // one per micro-batch (its input rows and loss slots)
   std::unique_ptr<vk::Recording> step_rec_, grad_rec_, eval_rec_;
+  std::unique_ptr<vk::Profiler> step_prof_;
 };
 
 }  // namespace train
