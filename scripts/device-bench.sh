@@ -2,7 +2,9 @@
 # Benchmarks on a machine with a real GPU (used with the `device` tool on the H200): expects x86-64
 # binaries built here in .devbin/ (static libstdc++, shared libs in .devbin/lib) and the Vulkan
 # loader debs in .gl/. Writes logs to $OUT (or ./bench-out). Usage: scripts/device-bench.sh [what...]
-# what: smoke | models | bench | kernels  (default: all)
+# what: smoke | models | bench | kernels | hybrid  (default: smoke models bench kernels)
+# hybrid: the 1B-shaped teacher against its 50 % / 75 % Mamba and linear students (synth --replace),
+#         decode tokens/s at depths 1k, 8k, 32k and the student/teacher ratios (docs/performance.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/bench-out}"
@@ -40,6 +42,15 @@ for w in $what; do
         log "$(basename $t)"
         DS_NO_VALIDATION=1 $t 2>&1 | grep -E 'PASSED|FAILED|tests? from .* ran' | head -12 | tee -a "$OUT/summary.txt"
       done ;;
+    hybrid)
+      for k in mamba linear; do for r in 0.5 0.75; do
+        [ -f $M/llama1b-$k-$r.gguf ] || $B/distilscope-cli synth -o $M/llama1b-$k-$r.gguf --type f16 --mixer $k --replace $r 2>&1 | tail -1
+      done; done
+      [ -f $M/llama1b-f16.gguf ] || $B/distilscope-cli synth -o $M/llama1b-f16.gguf --type f16 2>&1 | tail -1
+      log "hybrid students vs the teacher (F16)"
+      $B/distilscope-cli bench $M/llama1b-f16.gguf --student $M/llama1b-mamba-0.5.gguf --student $M/llama1b-mamba-0.75.gguf \
+        --student $M/llama1b-linear-0.5.gguf --student $M/llama1b-linear-0.75.gguf \
+        --prompt-len 512 -n 128 --depths 1024,8192,32768 --reps 3 2>&1 | tee -a "$OUT/summary.txt" ;;
     sweep)
       log "matmul sweep"; $B/ds_bench_matmul --sweep 2>&1 | tail -60 | tee -a "$OUT/summary.txt" ;;
     kernels)

@@ -29,15 +29,7 @@ layout(set = 0, binding = 8) buffer SsmState { float ssm[]; };           // [d_s
 layout(set = 0, binding = 9) buffer Scratch { float scratch[]; };        // chunk states, then delta sums
 layout(set = 0, binding = 10) writeonly buffer Y { float y[]; };         // [d_inner, n_tokens]
 
-float silu(float v) { return v / (1.0 + exp(-v)); }
-// as the reference kernels: identity above 20; exp(v) where 1 + exp(v) would round to 1
-float softplus(float v) { return v > 20.0 ? v : (v < -15.0 ? exp(v) : log(1.0 + exp(v))); }
-
-uint rows() { return 2u * p.d_inner + 2u * p.d_xb; }
-uint group_of(uint c) { return (c / D_STATE) / p.repeat; }
-uint x_row(uint c) { return p.d_inner + group_of(c) * D_STATE + c % D_STATE; }
-uint b_row(uint c) { return p.d_inner + p.d_xb + group_of(c) * D_STATE; }
-uint c_row(uint c) { return p.d_inner + 2u * p.d_xb + (c / D_STATE) * D_STATE; }
+#include "mamba.glsl"
 
 // Channel c's conv input at token s (s < 0: from the conv state, written before this batch).
 float conv_input(uint c, int s) {

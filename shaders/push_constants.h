@@ -140,6 +140,22 @@ struct RopeStorePush {
 #ifdef __cplusplus
 static_assert(sizeof(RopeStorePush) == 24);
 #endif
+
+// decode_layer_small.comp: one decoder layer of a small model for one token, in one workgroup.
+struct SmallLayerPush {
+  uint d_model;
+  uint n_heads;
+  uint n_kv;
+  uint head_dim;
+  uint ffn;
+  uint n_ctx;
+  uint neox;
+  float eps;
+  float scale;
+};
+#ifdef __cplusplus
+static_assert(sizeof(SmallLayerPush) == 36);
+#endif
 // ---- linmix helper: `linear` mixer (Hedgehog linear attention + sliding softmax window; shaders/linmix_*.comp,
 // ops/linear_mixer) ----
 #define LINMIX_WINDOW_FACTOR 1u  // a window-factor tensor (per query head logits) is bound
@@ -385,5 +401,60 @@ static_assert(sizeof(CastPush) == 4);
 static_assert(sizeof(ScalePush) == 8);
 #endif
 // ---- end training ----
+
+// ---- mixgrad (branch mixgrad): training forward/backward of the hybrid mixers (shaders/linmix_train*.comp,
+// mamba_train.comp; ops/backward/linear_mixer, ops/backward/mamba) ----
+// Linear mixer over whole sequences from position 0: q, out [head_dim, n_heads, n_tokens, n_seqs]; k, v [head_dim,
+// n_kv, ...]; flags LINMIX_WINDOW_FACTOR / LINMIX_AFFINE as the inference kernels, LINMIX_TRAIN_ACCUMULATE: the
+// dispatch adds into its outputs (GradMode). head_dim, 2F and the tile size are specialization constants.
+#define LINMIX_TRAIN_ACCUMULATE 4u
+struct LinearMixerTrainPush {
+  uint head_dim;
+  uint features;  // F: phi has 2F entries
+  uint n_heads;
+  uint n_kv;
+  uint n_fm_q;
+  uint n_state;
+  uint n_tokens;  // per sequence
+  uint n_seqs;
+  uint window;    // N; 0 = pure linear attention
+  float scale;
+  uint flags;
+  uint pad;
+};
+// Mamba core over whole sequences from a zero state: zxbc [2*d_inner + 2*d_xb, n_tokens, n_seqs]; dt, y, dy
+// [d_inner, n_tokens, n_seqs]; checkpoints every chunk_len tokens. off_*: F32 offsets of the backward's scratch
+// parts (chunk states at 0, their gradients, per-token channel values, per-head dB, per-channel dx, parameter
+// partials [n, n_seqs] each). d_state, d_conv are specialization constants.
+#define MAMBA_TRAIN_CONV_BIAS 1u
+#define MAMBA_TRAIN_DT_BIAS 2u
+#define MAMBA_TRAIN_ACCUMULATE 4u  // input gradients are added (GradMode::accumulate_input)
+struct MambaTrainPush {
+  uint d_inner;
+  uint d_xb;
+  uint n_tokens;
+  uint repeat;
+  uint chunk_len;
+  uint n_chunks;
+  uint n_seqs;
+  uint flags;
+  uint off_dh;
+  uint off_vals;
+  uint off_db;
+  uint off_dx;
+  uint off_conv_w;
+  uint off_conv_b;
+  uint off_dt_bias;
+  uint off_a_log;
+  uint off_d;
+  uint pad0;
+  uint pad1;
+  uint pad2;
+};
+#ifdef __cplusplus
+static_assert(sizeof(LinearMixerTrainPush) == 48);
+static_assert(sizeof(MambaTrainPush) == 80);
+#endif
+// ---- end mixgrad ----
 
 #endif

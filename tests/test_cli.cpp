@@ -33,7 +33,7 @@ fs::path tiny_model(const std::string& name, DType type = DType::F32) {
 TEST(Cli, HelpListsSubcommands) {
   auto r = run_cli("--help");
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* sub : {"devices", "info", "run", "tokenize", "bench", "synth"})
+  for (const char* sub : {"devices", "info", "run", "tokenize", "bench", "synth", "convert", "linearize"})
     EXPECT_NE(r.out.find(sub), std::string::npos) << sub;
 }
 
@@ -115,6 +115,60 @@ TEST(Cli, RunsAndStreamsDeterministically) {
   EXPECT_EQ(a.exit_code, 0) << a.err;
   EXPECT_EQ(a.out, b.out);
   EXPECT_EQ(a.out.rfind("hello", 0), 0u) << a.out;
+}
+
+// Hybrid students from the command line: linearize (GGUF and HF directory), info's layout and state memory,
+// convert (layout kept), synth layouts, bench with a student, and the usual clean errors.
+TEST(CliHybrid, LinearizeConvertInfoRunAndBench) {
+  auto teacher = tiny_model("teacher.gguf", DType::F16);
+  const std::string dir = teacher.parent_path().string() + "/" + std::to_string(::getpid()) + "-";
+  auto r = run_cli("linearize " + teacher.string() + " --layers 1 --mixer mamba -o " + dir + "m.gguf");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("layout AM (1 mamba layers)"), std::string::npos) << r.out;
+  r = run_cli("info " + dir + "m.gguf");
+  EXPECT_NE(r.out.find("1 attention, 1 mamba, 0 linear   layout AM"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("mixer state"), std::string::npos) << r.out;
+  r = run_cli("info --json " + dir + "m.gguf");
+  EXPECT_NE(r.out.find(R"("layout":["attention","mamba"])"), std::string::npos) << r.out;
+  r = run_cli("convert " + dir + "m.gguf " + dir + "m8.gguf --type q8_0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_cli("info " + dir + "m8.gguf");
+  EXPECT_NE(r.out.find("layout AM"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Q8_0"), std::string::npos) << r.out;
+  r = run_cli("run " + dir + "m8.gguf -p 'hello' -n 6 --temp 0 -q");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = run_cli("linearize " + teacher.string() + " --layers 0 --mixer linear --window 4 -o " + dir + "l.gguf");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_cli("bench " + teacher.string() + " --student " + dir + "m.gguf --student " + dir +
+              "l.gguf --depths 16,48 -n 4 --reps 1 --prompt-len 8");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("ratio student/teacher"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("student LA"), std::string::npos) << r.out;
+  // An Apriel-style HF directory (the SentencePiece tokenizer cannot be exported: a note, not an error).
+  r = run_cli("linearize " + teacher.string() + " --layers 0 -o " + dir + "hf/");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("note: tokenizer not written"), std::string::npos) << r.err;
+  r = run_cli("info " + dir + "hf");
+  EXPECT_NE(r.out.find("Hugging Face directory"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("apriel_hybrid"), std::string::npos) << r.out;
+  r = run_cli("synth -o " + dir + "syn.gguf --layers 4 --d-model 64 --heads 4 --kv-heads 2 --ffn 128 --vocab 320 "
+              "--mixer linear --replace 0.5");
+  EXPECT_NE(r.out.find("layout ALAL"), std::string::npos) << r.out << r.err;
+}
+
+TEST(CliHybrid, BadRequestsAreCleanErrors) {
+  auto teacher = tiny_model("bad-teacher.gguf");
+  const std::string out = teacher.string() + ".out.gguf";
+  expect_clean_error(run_cli("linearize " + teacher.string() + " --layers 5 -o " + out), {"layer 5 is outside"});
+  expect_clean_error(run_cli("linearize " + teacher.string() + " --layers 1 --mixer gdn -o " + out),
+                     {"unknown --mixer 'gdn'"});
+  expect_clean_error(run_cli("linearize " + teacher.string() + " --layers 1 --d-state 5 -o " + out),
+                     {"--d-state 5 must divide the KV width 32"});
+  expect_clean_error(run_cli("linearize " + teacher.string() + " --layers 1 --mixer linear -o " + out + "dir/"),
+                     {"linear mixers have no Hugging Face"});
+  expect_clean_error(run_cli("convert " + teacher.string() + " " + out + " --type q5_k"), {"unknown --type 'q5_k'"});
+  expect_clean_error(run_cli("synth -o " + out + " --layers 2 --layout AX"), {"letter 2 is 'X'"});
+  expect_clean_error(run_cli("synth -o " + out + " --layers 2 --layout AAA"), {"layout of 3 layers for a model of 2"});
 }
 
 }  // namespace

@@ -123,6 +123,25 @@ TEST(Session, PrefillEqualsTokenByTokenDecode) {
   EXPECT_EQ(a.n_past(), b.n_past());
 }
 
+// Small layers decode in one dispatch each (ops/decode_layer.h); the graph's separate kernels must agree.
+TEST(Session, OneDispatchSmallLayersEqualSeparateKernels) {
+  for (DType type : {DType::F32, DType::F16}) {
+    auto path = write_variant({std::string("small_") + dtype_name(type), "llama", type});
+    auto model = Model::load(test::device(), path.string());
+    SessionOptions fused{64}, separate{64};
+    separate.small_layers = false;
+    Session a(*model, fused), b(*model, separate);
+    std::vector<int32_t> prompt = {1, 40, 41, 42, 200};
+    a.prefill(prompt, false);
+    b.prefill(prompt, false);
+    for (int32_t t : {7, 250, 3, 99, 12}) {
+      a.decode(t, false);
+      b.decode(t, false);
+      EXPECT_LT(ref::nmse(a.logits(), b.logits()), 1e-8) << dtype_name(type) << " token " << t;  // summation order only
+    }
+  }
+}
+
 TEST(Session, ContextOverflowIsAClearErrorAndChangesNothing) {
   auto path = write_variant({"overflow"});
   auto model = Model::load(test::device(), path.string());

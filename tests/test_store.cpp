@@ -125,6 +125,22 @@ TEST_F(StoreTest, DeletingAConversationCascades) {
   EXPECT_EQ(store.check_integrity(), "ok");
 }
 
+// Regenerating a reply deletes the old assistant message; the next one takes the following position.
+TEST_F(StoreTest, DeletingAMessageKeepsTheOthersAndTheSearchIndex) {
+  int64_t c = store.create_conversation({.title = "chat"});
+  store.append_message({.conversation_id = c, .role = Role::User, .text = "question"});
+  int64_t reply = store.append_message({.conversation_id = c, .role = Role::Assistant, .text = "zanzibar"});
+  store.delete_message(reply);
+  auto msgs = store.list_messages(c);
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0].text, "question");
+  EXPECT_TRUE(store.search_conversations("zanzibar").empty());
+  EXPECT_THROW(store.delete_message(reply), Error);  // already gone
+  store.append_message({.conversation_id = c, .role = Role::Assistant, .text = "again"});
+  EXPECT_EQ(store.list_messages(c).back().position, 1);
+  EXPECT_EQ(store.check_integrity(), "ok");
+}
+
 TEST_F(StoreTest, SearchFindsTitlesAndMessages) {
   int64_t a = store.create_conversation({.title = "Rust borrow checker", .created_at = 100});
   int64_t b = store.create_conversation({.title = "Dinner ideas", .created_at = 200});

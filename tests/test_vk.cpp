@@ -1,5 +1,6 @@
 // The Vulkan layer: device survey and selection errors, requirement reasons, arenas, the pipeline
 // cache on disk, recorder barriers, and a check that the validation layer really reports misuse.
+#include <algorithm>
 #include <cstdlib>
 
 #include "ops/bandwidth.h"
@@ -69,6 +70,27 @@ TEST(Devices, RequirementReasonsAreSpecific) {
   caps.extensions = {VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME};
   caps.storage_16bit = caps.subgroup_arithmetic_in_compute = true;
   EXPECT_TRUE(vk::missing_requirements(caps).empty());
+}
+
+// A UI sharing the device needs surface extensions on the instance and a swapchain-capable device;
+// headless opens stay as they were.
+TEST(Devices, PresentationAddsSurfaceExtensionsAndSwapchainOnly) {
+  auto has = [](const std::vector<std::string>& v, const char* e) { return std::find(v.begin(), v.end(), e) != v.end(); };
+  EXPECT_FALSE(has(test::device().instance_extensions(), "VK_KHR_surface"));
+  EXPECT_FALSE(test::device().can_present());
+  DeviceOptions o;
+  o.validation = true;
+  o.presentation = true;
+  auto dev = Device::open(o);
+  EXPECT_TRUE(has(dev->instance_extensions(), "VK_KHR_surface"));
+  EXPECT_TRUE(has(dev->instance_extensions(), "VK_KHR_xcb_surface") || has(dev->instance_extensions(), "VK_KHR_wayland_surface"));
+  EXPECT_TRUE(dev->can_present()) << dev->info().name << " offers no VK_KHR_swapchain";
+  // A separate UI queue has its own lock; a shared one shares the engine's.
+  if (dev->ui_queue() == dev->queue()) EXPECT_EQ(&dev->ui_queue_mutex(), &dev->queue_mutex());
+  else EXPECT_NE(&dev->ui_queue_mutex(), &dev->queue_mutex());
+  EXPECT_EQ(test::device().ui_queue(), test::device().queue());
+  // The device still computes: a bandwidth pass runs on it.
+  EXPECT_GT(measure_bandwidth(*dev, 1 << 20, 2).read_gbs, 0.0);
 }
 
 TEST(Arena, SubAllocatesAlignedAndGivesOwnChunkToLargeTensors) {

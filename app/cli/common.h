@@ -27,5 +27,7 @@ void add_bench(CLI::App& app);
 void add_synth(CLI::App& app);
 void add_pretrain(CLI::App& app);
 void add_tokenizer(CLI::App& app);
+void add_convert(CLI::App& app);
+void add_linearize(CLI::App& app);
 
 }  // namespace ds::cli

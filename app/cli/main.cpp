@@ -8,7 +8,8 @@
 int main(int argc, char** argv) {
   CLI::App app{
       "distilscope-cli: run, inspect and benchmark language models on DistilScope's Vulkan engine.\n"
-      "Models: GGUF files of the llama family (llama, Mistral-style, qwen2) in F32/F16/BF16/Q8_0/Q4_0.\n"
+      "Models: GGUF files or Hugging Face directories of the llama family (llama, Mistral-style, qwen2) and their\n"
+      "hybrid students (attention / linear / Mamba layers, Apriel-H1), weights in F32/F16/BF16/Q8_0/Q4_0.\n"
       "Start with `distilscope-cli devices`, then `distilscope-cli run MODEL.gguf -p \"Once upon a time\"`."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every subcommand");
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
   ds::cli::add_synth(app);
   ds::cli::add_tokenizer(app);
   ds::cli::add_pretrain(app);
+  ds::cli::add_convert(app);
+  ds::cli::add_linearize(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

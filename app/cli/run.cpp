@@ -12,7 +12,7 @@ namespace ds::cli {
 void add_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Generate text from a prompt, streaming it to stdout");
   struct Opts {
-    std::string model, prompt = "Once upon a time";
+    std::string model, prompt = "Once upon a time", quantize;
     int n = 128, ctx = 0, top_k = 40, repeat_last_n = 64;
     float temp = 0.8f, top_p = 0.95f, min_p = 0.05f, repeat_penalty = 1.0f;
     uint64_t seed = 0;
@@ -21,7 +21,8 @@ void add_run(CLI::App& app) {
     DeviceFlags dev;
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("model", o->model, "GGUF file (default: the embedded default model)");
+  cmd->add_option("model", o->model, "GGUF file or Hugging Face directory (default: the embedded default model)");
+  cmd->add_option("--quantize", o->quantize, "Quantize 16/32-bit weights on load: q8_0");
   cmd->add_option("-p,--prompt", o->prompt, "Prompt text")->capture_default_str();
   cmd->add_option("-n,--n-predict", o->n, "Maximum tokens to generate")->capture_default_str();
   cmd->add_option("--ctx", o->ctx, "Context length (default: the model's, at most 4096)");
@@ -39,7 +40,9 @@ void add_run(CLI::App& app) {
   cmd->callback([o] {
     std::string path = resolve_model(o->model);
     auto dev = o->dev.open();
-    auto model = Model::load(*dev, path);
+    LoadOptions lo;
+    lo.quantize = o->quantize;
+    auto model = Model::load(*dev, path, lo);
     Session session(*model, SessionOptions{o->ctx});
     GenerateOptions g;
     g.max_tokens = o->n;

@@ -2,6 +2,9 @@
 #include "common.h"
 #include "distilscope/tokenizer.h"
 #include "model/gguf.h"
+#include "model/hf_config.h"
+#include "text/hf_tokenizer.h"
+#include "util/error.h"
 #include "util/json.h"
 
 namespace ds::cli {
@@ -13,14 +16,21 @@ void add_tokenize(CLI::App& app) {
     bool json = false, no_bos = false, no_special = false;
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("model", o->model, "GGUF file")->required();
+  cmd->add_option("model", o->model, "GGUF file or Hugging Face model directory")->required();
   cmd->add_option("text", o->text, "Text to tokenize")->required();
   cmd->add_flag("--json", o->json, "Print JSON");
   cmd->add_flag("--no-bos", o->no_bos, "Do not add the BOS token");
   cmd->add_flag("--no-special", o->no_special, "Treat control-token texts in TEXT as plain text");
   cmd->callback([o] {
-    GgufFile f(o->model);
-    auto tok = Tokenizer::from_gguf(f);
+    // The tokenizer alone: vocabulary-only GGUF files and HF directories without weights work too.
+    std::unique_ptr<Tokenizer> tok;
+    if (is_hf_model_dir(o->model)) {
+      const HfModelFiles files = find_hf_model_files(o->model);
+      if (files.tokenizer.empty()) throw Error(o->model + ": no tokenizer.json");
+      tok = Tokenizer::create(read_hf_tokenizer(files.tokenizer, files.tokenizer_config));
+    } else {
+      tok = Tokenizer::from_gguf(GgufFile(o->model));
+    }
     auto ids = tok->encode(o->text, !o->no_bos && tok->add_bos(), !o->no_special);
     if (o->json) {
       JsonWriter j;

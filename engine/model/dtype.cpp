@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <vector>
 
 #include "util/error.h"
 
@@ -194,6 +195,33 @@ void from_f32(DType t, const float* src, void* dst, uint64_t n) {
     case DType::I32: break;
   }
   fail("from_f32: unsupported type ", dtype_name(t));
+}
+
+void convert_type(DType from, const void* src, DType to, void* dst, uint64_t n) {
+  if (from == to) {
+    std::memcpy(dst, src, dtype_bytes(from, n));
+    return;
+  }
+  constexpr uint64_t chunk = 1 << 16;  // a multiple of every block size
+  std::vector<float> tmp(std::min<uint64_t>(n, chunk));
+  auto* in = static_cast<const uint8_t*>(src);
+  auto* out = static_cast<uint8_t*>(dst);
+  for (uint64_t done = 0; done < n; done += chunk) {
+    const uint64_t m = std::min(chunk, n - done);
+    to_f32(from, in + dtype_bytes(from, done), tmp.data(), m);
+    from_f32(to, tmp.data(), out + dtype_bytes(to, done), m);
+  }
+}
+
+bool fits_f16(DType t, const void* src, uint64_t n) {
+  if (t != DType::BF16 && t != DType::F32) return true;
+  for (uint64_t i = 0; i < n; ++i) {
+    float x;
+    if (t == DType::F32) std::memcpy(&x, static_cast<const uint8_t*>(src) + 4 * i, 4);
+    else x = bf16_to_f32(static_cast<const uint16_t*>(src)[i]);
+    if (!(std::fabs(x) <= 65504.0f)) return false;
+  }
+  return true;
 }
 
 }  // namespace ds

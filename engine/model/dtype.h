@@ -63,5 +63,10 @@ uint16_t f32_to_bf16(float f);  // round to nearest even
 void to_f32(DType t, const void* src, float* dst, uint64_t n);
 // Converts n f32 values to type t (quantizing: Q8_0 and Q4_0 as the reference engine does).
 void from_f32(DType t, const float* src, void* dst, uint64_t n);
+// n elements of type `from` to type `to` through f32 in bounded chunks (no whole-tensor f32 copy);
+// n must be a multiple of both block sizes. Same types: a copy.
+void convert_type(DType from, const void* src, DType to, void* dst, uint64_t n);
+// Whether every value of n BF16/F32 elements fits F16's finite range (F16 and quantized types: true).
+bool fits_f16(DType t, const void* src, uint64_t n);
 
 }  // namespace ds

@@ -396,18 +396,31 @@ void GgufWriter::set_alignment(uint32_t a) {
   set_u32("general.alignment", a);
 }
 
-void GgufWriter::add_tensor(const std::string& name, DType type, std::vector<uint64_t> ne,
-                            std::span<const uint8_t> bytes) {
+void GgufWriter::check_new(const std::string& name, DType type, const std::vector<uint64_t>& ne, uint64_t n_bytes) const {
   DS_CHECK(!ne.empty() && ne.size() <= 4, "[gguf] tensor ", name, ": ", ne.size(), " dims");
   uint64_t n = 1;
   for (auto d : ne) n *= d;
   DS_CHECK(ne[0] % dtype_block_elems(type) == 0, "[gguf] tensor ", name, ": row length ", ne[0],
            " is not a multiple of the ", dtype_name(type), " block size");
   size_t want = dtype_bytes(type, n);
-  DS_CHECK(bytes.size() == want, "[gguf] tensor ", name, ": ", dtype_name(type), " with ", n,
-           " elements needs ", want, " bytes, got ", bytes.size());
+  DS_CHECK(n_bytes == want, "[gguf] tensor ", name, ": ", dtype_name(type), " with ", n, " elements needs ", want,
+           " bytes, got ", n_bytes);
   for (auto& t : tensors_) DS_CHECK(t.name != name, "[gguf] tensor ", name, " added twice");
-  tensors_.push_back({name, type, std::move(ne), std::vector<uint8_t>(bytes.begin(), bytes.end())});
+}
+
+void GgufWriter::add_tensor(const std::string& name, DType type, std::vector<uint64_t> ne,
+                            std::span<const uint8_t> bytes) {
+  check_new(name, type, ne, bytes.size());
+  tensors_.push_back({name, type, std::move(ne), std::vector<uint8_t>(bytes.begin(), bytes.end()), bytes.size(), {}});
+}
+
+void GgufWriter::add_tensor_deferred(const std::string& name, DType type, std::vector<uint64_t> ne, Fill fill) {
+  DS_CHECK(!ne.empty(), "[gguf] tensor ", name, ": no dims");
+  uint64_t n = 1;
+  for (auto d : ne) n *= d;
+  const uint64_t size = dtype_bytes(type, n);
+  check_new(name, type, ne, size);
+  tensors_.push_back({name, type, std::move(ne), {}, size, std::move(fill)});
 }
 
 void GgufWriter::add_tensor_f32(const std::string& name, DType type, std::vector<uint64_t> ne,
@@ -506,7 +519,7 @@ void GgufWriter::write(const std::string& path) const {
     put<uint32_t>(head, uint32_t(t.type));
     put<uint64_t>(head, offset);
     offsets.push_back(offset);
-    offset += (t.bytes.size() + alignment_ - 1) / alignment_ * alignment_;
+    offset += (t.size + alignment_ - 1) / alignment_ * alignment_;
   }
   head.resize((head.size() + alignment_ - 1) / alignment_ * alignment_, 0);
 
@@ -516,9 +529,16 @@ void GgufWriter::write(const std::string& path) const {
   try {
     write_all(fd, head.data(), head.size(), tmp);
     std::vector<uint8_t> pad(alignment_, 0);
+    std::vector<uint8_t> produced;
     for (auto& t : tensors_) {
-      write_all(fd, t.bytes.data(), t.bytes.size(), tmp);
-      size_t rem = (alignment_ - t.bytes.size() % alignment_) % alignment_;
+      std::span<const uint8_t> bytes = t.bytes;
+      if (t.fill) {
+        produced.assign(t.size, 0);
+        t.fill(produced);
+        bytes = produced;
+      }
+      write_all(fd, bytes.data(), bytes.size(), tmp);
+      size_t rem = (alignment_ - bytes.size() % alignment_) % alignment_;
       write_all(fd, pad.data(), rem, tmp);
     }
     if (::fsync(fd) != 0) fail(tmp, ": fsync failed: ", std::strerror(errno));

@@ -3,6 +3,7 @@
 // Tensor shapes follow GGUF: ne[0] is the fastest-varying (row length), ne[1] the row count, ...
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -119,6 +120,10 @@ class GgufWriter {
   // Convenience: converts f32 values to `type` (quantizing if needed).
   void add_tensor_f32(const std::string& name, DType type, std::vector<uint64_t> ne,
                       std::span<const float> values);
+  // A tensor whose bytes `fill` writes into a buffer of the right size when the file is written, one
+  // tensor at a time (converting a model larger than memory).
+  using Fill = std::function<void(std::span<uint8_t> out)>;
+  void add_tensor_deferred(const std::string& name, DType type, std::vector<uint64_t> ne, Fill fill);
 
   // Writes to path + ".tmp", fsyncs, renames over path. Throws with the OS reason on failure,
   // leaving any existing file at path untouched.
@@ -130,7 +135,10 @@ class GgufWriter {
     DType type;
     std::vector<uint64_t> ne;
     std::vector<uint8_t> bytes;
+    uint64_t size = 0;  // bytes in the file
+    Fill fill;          // deferred tensors: produces the bytes at write time
   };
+  void check_new(const std::string& name, DType type, const std::vector<uint64_t>& ne, uint64_t n_bytes) const;
   std::vector<std::pair<std::string, GgufValue>> kv_;
   std::vector<Tensor> tensors_;
   uint32_t alignment_ = 32;

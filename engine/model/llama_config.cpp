@@ -1,11 +1,23 @@
-// llama-family hyper-parameters and tensor checks.
+// llama-family hyper-parameters (plus the hybrid layout keys) and the tensor checks.
 #include "model/llama_config.h"
 
+#include "model/hybrid_config.h"
 #include "util/error.h"
 
 namespace ds {
 
 bool is_llama_family(const std::string& arch) { return arch == "llama" || arch == "mistral" || arch == "qwen2"; }
+
+namespace {
+
+// The first layer that has attention projections (attention or linear), or -1.
+int first_qkv_layer(const ModelConfig& c) {
+  for (int l = 0; l < c.n_layers; ++l)
+    if (c.layer_kind(l) != LayerKind::Mamba) return l;
+  return -1;
+}
+
+}  // namespace
 
 ModelConfig read_llama_config(const GgufFile& f) {
   ModelConfig c;
@@ -48,6 +60,8 @@ ModelConfig read_llama_config(const GgufFile& f) {
   } else if (scaling != "none") {
     fail(f.path(), ": rope scaling '", scaling, "' is not supported (none, linear, llama3)");
   }
+  c.sliding_window = int(f.opt_uint(a + "attention.sliding_window").value_or(0));
+  read_hybrid_gguf(f, c);
 
   const auto* emb = f.find_tensor("token_embd.weight");
   if (!emb) fail(f.path(), ": tensor token_embd.weight is missing");
@@ -58,7 +72,11 @@ ModelConfig read_llama_config(const GgufFile& f) {
              c.vocab, " rows");
   }
   c.tied_embeddings = f.find_tensor("output.weight") == nullptr;
-  c.qkv_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr;
+  if (int l = first_qkv_layer(c); l >= 0) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    c.qkv_bias = f.find_tensor(p + "attn_q.bias") != nullptr;
+    c.attn_out_bias = f.find_tensor(p + "attn_output.bias") != nullptr;
+  }
   check_llama_tensors(f, c);
   return c;
 }
@@ -82,25 +100,58 @@ void write_llama_config(GgufWriter& w, const ModelConfig& c) {
 std::vector<TensorSpec> llama_tensor_specs(const ModelConfig& c) {
   using U = uint64_t;
   std::vector<TensorSpec> s;
-  s.push_back({"token_embd.weight", {U(c.d_model), U(c.vocab)}});
-  s.push_back({"output_norm.weight", {U(c.d_model)}});
-  if (!c.tied_embeddings) s.push_back({"output.weight", {U(c.d_model), U(c.vocab)}});
+  auto matrix = [&](const std::string& name, std::vector<U> ne) { s.push_back({name, std::move(ne), false, true}); };
+  auto param = [&](const std::string& name, std::vector<U> ne, bool optional = false) {
+    s.push_back({name, std::move(ne), optional, false});
+  };
+  const U d = U(c.d_model);
+  matrix("token_embd.weight", {d, U(c.vocab)});
+  param("output_norm.weight", {d});
+  if (!c.tied_embeddings) matrix("output.weight", {d, U(c.vocab)});
+  const HybridConfig& h = c.hybrid;
   for (int l = 0; l < c.n_layers; ++l) {
-    std::string p = "blk." + std::to_string(l) + ".";
-    s.push_back({p + "attn_norm.weight", {U(c.d_model)}});
-    s.push_back({p + "attn_q.weight", {U(c.d_model), U(c.q_dim())}});
-    s.push_back({p + "attn_k.weight", {U(c.d_model), U(c.kv_dim())}});
-    s.push_back({p + "attn_v.weight", {U(c.d_model), U(c.kv_dim())}});
-    s.push_back({p + "attn_output.weight", {U(c.q_dim()), U(c.d_model)}});
-    if (c.qkv_bias) {
-      s.push_back({p + "attn_q.bias", {U(c.q_dim())}});
-      s.push_back({p + "attn_k.bias", {U(c.kv_dim())}});
-      s.push_back({p + "attn_v.bias", {U(c.kv_dim())}});
+    const std::string p = "blk." + std::to_string(l) + ".";
+    const LayerKind kind = c.layer_kind(l);
+    param(p + "attn_norm.weight", {d});
+    if (kind == LayerKind::Attention || kind == LayerKind::Linear) {
+      matrix(p + "attn_q.weight", {d, U(c.q_dim())});
+      matrix(p + "attn_k.weight", {d, U(c.kv_dim())});
+      matrix(p + "attn_v.weight", {d, U(c.kv_dim())});
+      matrix(p + "attn_output.weight", {U(c.q_dim()), d});
+      if (c.qkv_bias) {
+        param(p + "attn_q.bias", {U(c.q_dim())});
+        param(p + "attn_k.bias", {U(c.kv_dim())});
+        param(p + "attn_v.bias", {U(c.kv_dim())});
+      }
+      if (c.attn_out_bias) param(p + "attn_output.bias", {d});
     }
-    s.push_back({p + "ffn_norm.weight", {U(c.d_model)}});
-    s.push_back({p + "ffn_gate.weight", {U(c.d_model), U(c.ffn_dim)}});
-    s.push_back({p + "ffn_up.weight", {U(c.d_model), U(c.ffn_dim)}});
-    s.push_back({p + "ffn_down.weight", {U(c.ffn_dim), U(c.d_model)}});
+    if (kind == LayerKind::Linear) {
+      const U F = U(h.linear.features), hd = U(c.head_dim);
+      param(p + "lin_fm_q", {F, hd, U(h.linear.query_maps)});
+      param(p + "lin_fm_k", {F, hd, U(h.linear.key_maps)});
+      param(p + "lin_window_factor", {U(c.n_heads)}, /*optional=*/true);
+    }
+    if (kind == LayerKind::Mamba) {
+      const U di = U(h.d_inner), rank = U(h.dt_rank);
+      matrix(p + "ssm_in.weight", {d, U(2 * h.d_inner + 2 * h.d_xb)});  // rows z | x | B | C
+      matrix(p + "ssm_dt_in.weight", {d, rank});
+      matrix(p + "ssm_dt.weight", {rank, di});
+      param(p + "ssm_conv1d.weight", {U(h.d_conv), 1, di});
+      param(p + "ssm_a_log", {U(h.d_state), di});
+      param(p + "ssm_d", {di});
+      matrix(p + "ssm_out.weight", {di, d});
+      if (h.dt_proj_bias) param(p + "ssm_dt.bias", {di});
+      if (h.conv_bias) param(p + "ssm_conv1d.bias", {di});
+      if (h.bias) {
+        param(p + "ssm_in.bias", {U(2 * h.d_inner + 2 * h.d_xb)});
+        param(p + "ssm_dt_in.bias", {rank});
+        param(p + "ssm_out.bias", {d});
+      }
+    }
+    param(p + "ffn_norm.weight", {d});
+    matrix(p + "ffn_gate.weight", {d, U(c.ffn_dim)});
+    matrix(p + "ffn_up.weight", {d, U(c.ffn_dim)});
+    matrix(p + "ffn_down.weight", {U(c.ffn_dim), d});
   }
   return s;
 }
@@ -111,30 +162,55 @@ std::string shape(const std::vector<uint64_t>& ne) {
   for (size_t i = 0; i < ne.size(); ++i) s += (i ? "x" : "") + std::to_string(ne[i]);
   return s;
 }
+// Sizes without the 1s (a [d_conv, 1, d_inner] conv may be stored as [d_conv, d_inner], a vector as [n, 1]).
+std::vector<uint64_t> squeezed(const std::vector<uint64_t>& ne) {
+  std::vector<uint64_t> out;
+  for (auto n : ne)
+    if (n != 1) out.push_back(n);
+  return out;
+}
+// The dims that determine a tensor's expected shape, for the message.
+std::string dims_note(const ModelConfig& c, const std::string& name) {
+  const HybridConfig& h = c.hybrid;
+  if (name.find(".ssm_") != std::string::npos)
+    return cat("d_model ", c.d_model, ", Mamba d_inner ", h.d_inner, ", d_xb ", h.d_xb, ", d_state ", h.d_state,
+               ", d_conv ", h.d_conv, ", dt_rank ", h.dt_rank);
+  if (name.find(".lin_") != std::string::npos)
+    return cat("head_dim ", c.head_dim, ", ", c.n_heads, " heads, linear mixer features ", h.linear.features, ", ",
+               h.linear.query_maps, " query / ", h.linear.key_maps, " key maps");
+  return cat("d_model ", c.d_model, ", ", c.n_heads, " heads, ", c.n_kv_heads, " kv heads, head_dim ", c.head_dim,
+             ", ffn ", c.ffn_dim, ", vocab ", c.vocab);
+}
 }  // namespace
 
-void check_llama_tensors(const GgufFile& f, const ModelConfig& c) {
+void check_model_tensors(const std::string& where, const ModelConfig& c, const TensorLookup& find,
+                         const TensorLabel& label) {
+  auto named = [&](const std::string& n) { return label ? label(n) : n; };
   for (const auto& spec : llama_tensor_specs(c)) {
-    const auto* t = f.find_tensor(spec.name);
+    const auto* t = find(spec.name);
     if (!t) {
       if (spec.optional) continue;
-      fail(f.path(), ": tensor ", spec.name, " is missing (", c.arch, " with ", c.n_layers, " layers needs it)");
+      std::string why = cat(c.arch, " with ", c.n_layers, " layers needs it");
+      if (spec.name.rfind("blk.", 0) == 0) {
+        const int layer = std::stoi(spec.name.substr(4));
+        if (c.hybrid.is_hybrid()) why = cat("layer ", layer, " is ", layer_kind_name(c.layer_kind(layer)), " in the layout");
+      }
+      fail(where, ": tensor ", named(spec.name), " is missing (", why, ")");
     }
-    // 1-D tensors may be stored with trailing 1s.
-    std::vector<uint64_t> ne = t->ne;
-    while (ne.size() > spec.ne.size() && ne.back() == 1) ne.pop_back();
-    if (ne != spec.ne)
-      fail(f.path(), ": tensor ", spec.name, " is ", shape(t->ne), ", expected ", shape(spec.ne), " for d_model ",
-           c.d_model, ", ", c.n_heads, " heads, ", c.n_kv_heads, " kv heads, head_dim ", c.head_dim, ", ffn ", c.ffn_dim,
-           ", vocab ", c.vocab);
+    if (squeezed(t->ne) != squeezed(spec.ne))
+      fail(where, ": tensor ", named(spec.name), " is ", shape(t->ne), ", expected ", shape(spec.ne), " for ",
+           dims_note(c, spec.name));
     if (!dtype_info(t->ggml_type))
-      fail(f.path(), ": tensor ", spec.name, " has type ", ggml_type_name(t->ggml_type), " (", t->ggml_type,
+      fail(where, ": tensor ", named(spec.name), " has type ", ggml_type_name(t->ggml_type), " (", t->ggml_type,
            "), which is not supported (F32, F16, BF16, Q8_0, Q4_0 are)");
-    bool is_vector = spec.ne.size() == 1;
-    if (is_vector && t->type != DType::F32 && t->type != DType::F16 && t->type != DType::BF16)
-      fail(f.path(), ": tensor ", spec.name, " (a norm weight or bias) has type ", dtype_name(t->type),
-           "; only F32/F16/BF16 are supported for vectors");
+    if (!spec.matrix && t->type != DType::F32 && t->type != DType::F16 && t->type != DType::BF16)
+      fail(where, ": tensor ", named(spec.name), " (", spec.ne.size() == 1 ? "a norm weight or bias" : "a mixer parameter",
+           ") has type ", dtype_name(t->type), "; only F32/F16/BF16 are supported here");
   }
+}
+
+void check_llama_tensors(const GgufFile& f, const ModelConfig& c) {
+  check_model_tensors(f.path(), c, [&](const std::string& n) { return f.find_tensor(n); });
 }
 
 }  // namespace ds

@@ -1,11 +1,14 @@
-// Model loading: GGUF -> checked config -> device weights (mmap -> staging -> device-local).
+// Model loading: a GGUF file or an HF directory (ModelSource) -> checked config -> device weights, per
+// layer by its kind (model/weight_loader.h does the types and uploads). inspect_model: the same without a device.
 #include "distilscope/model.h"
 
 #include <map>
 
 #include "distilscope/tokenizer.h"
-#include "model/gguf.h"
+#include "model/hybrid_config.h"
 #include "model/llama_config.h"
+#include "model/model_source.h"
+#include "model/weight_loader.h"
 #include "model/weights.h"
 #include "ops/rope.h"
 #include "util/error.h"
@@ -14,11 +17,6 @@
 namespace ds {
 
 namespace {
-
-uint64_t device_bytes(const GgufTensorInfo& t) {
-  // Vectors are converted to F32 on load.
-  return t.ne.size() == 1 ? t.ne[0] * 4 : t.n_bytes;
-}
 
 ops::RopeScaling rope_scaling(const RopeConfig& r) {
   ops::RopeScaling s;
@@ -31,152 +29,121 @@ ops::RopeScaling rope_scaling(const RopeConfig& r) {
   return s;
 }
 
+// The three biases as one F32 vector [q | k | v] (small: a copy, not a view).
+Tensor joint_bias(Device& dev, vk::Arena& arena, const Tensor& bq, const Tensor& bk, const Tensor& bv) {
+  std::vector<float> all;
+  for (const Tensor* b : {&bq, &bk, &bv}) {
+    auto v = download_f32(dev, *b);
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  Tensor t;
+  t.name = "bqkv";
+  t.ne = {int64_t(all.size()), 1, 1, 1};
+  t.buf = arena.alloc(all.size() * 4, t.name);
+  upload(dev, t, all.data());
+  return t;
+}
+
+LayerWeights load_layer(Device& dev, vk::Arena& arena, WeightLoader& ld, const ModelConfig& c, int l) {
+  const std::string p = "blk." + std::to_string(l) + ".";
+  const LayerKind kind = c.layer_kind(l);
+  LayerWeights L;
+  L.attn_norm = ld.load(p + "attn_norm.weight");
+  if (kind == LayerKind::Attention || kind == LayerKind::Linear) {
+    L.wqkv = ld.load_joint({p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"}, {&L.wq, &L.wk, &L.wv});
+    L.wo = ld.load(p + "attn_output.weight");
+    L.bq = ld.load(p + "attn_q.bias");
+    L.bk = ld.load(p + "attn_k.bias");
+    L.bv = ld.load(p + "attn_v.bias");
+    L.bo = ld.load(p + "attn_output.bias");
+    if (L.wqkv && L.bq) L.bqkv = joint_bias(dev, arena, L.bq, L.bk, L.bv);
+  }
+  if (kind == LayerKind::Linear) {
+    L.lin.fm_q = ld.load(p + "lin_fm_q");
+    L.lin.fm_k = ld.load(p + "lin_fm_k");
+    L.lin.window_factor = ld.load(p + "lin_window_factor");
+  }
+  if (kind == LayerKind::Mamba) {
+    MambaLayerWeights& m = L.ssm;
+    m.in = ld.load(p + "ssm_in.weight");
+    m.in_b = ld.load(p + "ssm_in.bias");
+    m.dt_in = ld.load(p + "ssm_dt_in.weight");
+    m.dt_in_b = ld.load(p + "ssm_dt_in.bias");
+    m.dt = ld.load(p + "ssm_dt.weight");
+    m.out = ld.load(p + "ssm_out.weight");
+    m.out_b = ld.load(p + "ssm_out.bias");
+    m.core.conv_w = ld.load(p + "ssm_conv1d.weight");
+    m.core.conv_b = ld.load(p + "ssm_conv1d.bias");
+    m.core.dt_bias = ld.load(p + "ssm_dt.bias");
+    m.core.a_log = ld.load(p + "ssm_a_log");
+    m.core.d = ld.load(p + "ssm_d");
+  }
+  L.ffn_norm = ld.load(p + "ffn_norm.weight");
+  L.w_gate_up = ld.load_joint({p + "ffn_gate.weight", p + "ffn_up.weight"}, {&L.w_gate, &L.w_up});
+  L.w_down = ld.load(p + "ffn_down.weight");
+  return L;
+}
+
 }  // namespace
 
 ModelSummary inspect_model(const std::string& path) {
-  GgufFile f(path);
+  auto src = ModelSource::open(path);
   ModelSummary s;
   s.path = path;
-  s.config = read_llama_config(f);
-  s.file_bytes = f.file_size();
+  s.config = src->config();
+  s.format = src->format() == ModelSource::Format::Gguf ? "gguf" : "hf";
+  s.file_bytes = src->file_bytes();
   std::map<std::string, uint64_t> types;
-  for (const auto& t : f.tensors()) {
+  std::map<std::string, bool> used;
+  for (const auto& spec : llama_tensor_specs(s.config)) used[spec.name] = spec.matrix;
+  for (const auto& t : src->tensors()) {
     if (t.name.starts_with("train.")) continue;  // optimizer state of a training checkpoint: not loaded
-    s.weight_bytes += device_bytes(t);
+    auto it = used.find(t.name);
+    if (it == used.end() && t.name != "rope_freqs.weight") continue;  // HF tensors the model does not use
+    const bool matrix = it != used.end() && it->second;
+    // Device bytes without load options: vectors and mixer parameters F32, HF BF16 matrices F16 (same size).
+    s.weight_bytes += matrix ? t.n_bytes : t.n_elements() * 4;
     s.n_params += t.n_elements();
     types[ggml_type_name(t.ggml_type)]++;
   }
   s.type_counts.assign(types.begin(), types.end());
-  s.tokenizer_model = f.opt_string("tokenizer.ggml.model").value_or("");
-  s.tokenizer_pre = f.opt_string("tokenizer.ggml.pre").value_or("");
-  if (f.has("tokenizer.ggml.tokens")) s.tokenizer_tokens = int(f.get_str_array("tokenizer.ggml.tokens").size());
-  s.kv_bytes_per_token = uint64_t(s.config.n_layers) * 2 * s.config.kv_dim() * 2;
+  s.tokenizer_model = src->tokenizer_model;
+  s.tokenizer_pre = src->tokenizer_pre;
+  s.tokenizer_tokens = src->tokenizer_tokens;
+  s.kv_bytes_per_token = kv_bytes_per_token(s.config);
+  s.state_bytes = mixer_state_bytes(s.config);
   return s;
 }
 
-std::unique_ptr<Model> Model::load(Device& dev, const std::string& path, const LoadOptions&) {
-  GgufFile f(path);
+std::unique_ptr<Model> Model::load(Device& dev, const std::string& path, const LoadOptions& opts) {
+  auto src = ModelSource::open(path);
   std::unique_ptr<Model> m(new Model(dev));
   m->path_ = path;
-  m->config_ = read_llama_config(f);
+  m->config_ = src->config();
   const ModelConfig& c = m->config_;
-  m->tokenizer_ = Tokenizer::from_gguf(f);
+  try {
+    m->tokenizer_ = Tokenizer::create(src->tokenizer_data());
+  } catch (const Error& e) {
+    fail(e.what(), " (in ", path, ")");
+  }
   DS_CHECK(m->tokenizer_->vocab_size() <= c.vocab, path, ": tokenizer has ", m->tokenizer_->vocab_size(),
            " tokens, the embedding ", c.vocab, " rows");
 
-  // Device limits first, so nothing is uploaded for a model that cannot run.
-  const uint64_t max_range = dev.props().limits.maxStorageBufferRange;
-  uint64_t total = 0;
-  for (const auto& spec : llama_tensor_specs(c)) {
-    const auto& t = f.tensor(spec.name);
-    total += device_bytes(t);
-    if (device_bytes(t) > max_range)
-      fail(path, ": tensor ", t.name, " is ", format_bytes(double(device_bytes(t))), "; ", dev.info().name,
-           " binds at most ", format_bytes(double(max_range)), " per storage buffer");
-  }
-  if (total > dev.info().device_local_bytes)
-    fail(path, ": weights need ", format_bytes(double(total)), " but ", dev.info().name, " has ",
-         format_bytes(double(dev.info().device_local_bytes)), " of device-local memory");
-
   m->arena_ = std::make_unique<vk::Arena>(dev, "weights", vk::MemoryKind::DeviceLocal);
+  WeightLoader ld(dev, *m->arena_, *src, opts);
+  ld.check_device_limits();  // before anything is uploaded
   m->weights_ = std::make_unique<ModelWeights>();
   auto& w = *m->weights_;
-  auto load = [&](const std::string& name) -> Tensor {
-    const auto* info = f.find_tensor(name);
-    if (!info) return {};
-    auto bytes = f.data(*info);
-    Tensor t;
-    t.name = name;
-    if (info->ne.size() == 1) {  // vectors: F32 on the device
-      t.type = DType::F32;
-      t.ne = {int64_t(info->ne[0]), 1, 1, 1};
-      std::vector<float> v(info->ne[0]);
-      to_f32(info->type, bytes.data(), v.data(), v.size());
-      t.buf = m->arena_->alloc(t.n_bytes(), name);
-      upload(dev, t, v.data());
-      return t;
-    }
-    t.type = info->type;
-    for (size_t i = 0; i < info->ne.size(); ++i) t.ne[i] = int64_t(info->ne[i]);
-    t.buf = m->arena_->alloc(t.n_bytes(), name);
-    upload(dev, t, bytes.data());
-    return t;
-  };
-  // Loads tensors of one type back to back in one allocation (each also visible on its own), for the
-  // decode mat-vecs that read them as one matrix; returns the joint view, or empty when they differ in
-  // type/row length or a part would not start on a binding-aligned offset (then they load separately).
-  const uint64_t align = std::max<uint64_t>(16, dev.props().limits.minStorageBufferOffsetAlignment);
-  auto load_joint = [&](const std::vector<std::string>& names, std::vector<Tensor*> parts) -> Tensor {
-    std::vector<const GgufTensorInfo*> infos;
-    for (auto& n : names) infos.push_back(f.find_tensor(n));
-    bool ok = infos[0] && infos[0]->ne.size() == 2;
-    uint64_t total = 0;
-    for (auto* t : infos) {
-      ok = ok && t && t->ne.size() == 2 && t->type == infos[0]->type && t->ne[0] == infos[0]->ne[0] && total % align == 0;
-      if (t) total += t->n_bytes;
-    }
-    if (!ok) {
-      for (size_t i = 0; i < names.size(); ++i) *parts[i] = load(names[i]);
-      return {};
-    }
-    Tensor joint;
-    joint.name = names[0] + "+";
-    joint.type = infos[0]->type;
-    joint.ne = {int64_t(infos[0]->ne[0]), 0, 1, 1};
-    for (auto* t : infos) joint.ne[1] += int64_t(t->ne[1]);
-    joint.buf = m->arena_->alloc(total, joint.name);
-    uint64_t off = 0;
-    for (size_t i = 0; i < infos.size(); ++i) {
-      Tensor& part = *parts[i];
-      part.name = names[i];
-      part.type = infos[i]->type;
-      part.ne = {int64_t(infos[i]->ne[0]), int64_t(infos[i]->ne[1]), 1, 1};
-      part.buf = joint.buf.sub(off, infos[i]->n_bytes);
-      upload(dev, part, f.data(*infos[i]).data());
-      off += infos[i]->n_bytes;
-    }
-    return joint;
-  };
+  w.tok_embd = ld.load("token_embd.weight");
+  w.output_norm = ld.load("output_norm.weight");
+  w.output = c.tied_embeddings ? w.tok_embd : ld.load("output.weight");
+  for (int l = 0; l < c.n_layers; ++l) w.layers.push_back(load_layer(dev, *m->arena_, ld, c, l));
 
-  // The three biases as one F32 vector [q | k | v] (small: a copy, not a view).
-  auto joint_bias = [&](const Tensor& bq, const Tensor& bk, const Tensor& bv) {
-    std::vector<float> all;
-    for (const Tensor* b : {&bq, &bk, &bv}) {
-      auto v = download_f32(dev, *b);
-      all.insert(all.end(), v.begin(), v.end());
-    }
-    Tensor t;
-    t.name = "bqkv";
-    t.ne = {int64_t(all.size()), 1, 1, 1};
-    t.buf = m->arena_->alloc(all.size() * 4, t.name);
-    upload(dev, t, all.data());
-    return t;
-  };
-
-  w.tok_embd = load("token_embd.weight");
-  w.output_norm = load("output_norm.weight");
-  w.output = c.tied_embeddings ? w.tok_embd : load("output.weight");
-  for (int l = 0; l < c.n_layers; ++l) {
-    std::string p = "blk." + std::to_string(l) + ".";
-    LayerWeights L;
-    L.attn_norm = load(p + "attn_norm.weight");
-    L.wqkv = load_joint({p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"}, {&L.wq, &L.wk, &L.wv});
-    L.wo = load(p + "attn_output.weight");
-    L.bq = load(p + "attn_q.bias");
-    L.bk = load(p + "attn_k.bias");
-    L.bv = load(p + "attn_v.bias");
-    if (L.wqkv && L.bq) L.bqkv = joint_bias(L.bq, L.bk, L.bv);
-    L.ffn_norm = load(p + "ffn_norm.weight");
-    L.w_gate_up = load_joint({p + "ffn_gate.weight", p + "ffn_up.weight"}, {&L.w_gate, &L.w_up});
-    L.w_down = load(p + "ffn_down.weight");
-    w.layers.push_back(std::move(L));
-  }
   auto inv_freq = ops::rope_inv_freq(c.head_dim, c.rope.theta, rope_scaling(c.rope));
-  if (const auto* ff = f.find_tensor("rope_freqs.weight")) {  // per-dimension frequency divisors (llama 3.x GGUFs)
-    DS_CHECK(ff->n_elements() == inv_freq.size(), path, ": rope_freqs.weight has ", ff->n_elements(),
-             " values, expected ", inv_freq.size());
-    std::vector<float> div(inv_freq.size());
-    to_f32(ff->type, f.data(*ff).data(), div.data(), div.size());
+  if (src->find("rope_freqs.weight")) {  // per-dimension frequency divisors (llama 3.x GGUFs)
+    auto div = src->read_f32("rope_freqs.weight");
+    DS_CHECK(div.size() == inv_freq.size(), path, ": rope_freqs.weight has ", div.size(), " values, expected ",
+             inv_freq.size());
     for (size_t i = 0; i < div.size(); ++i) inv_freq[i] /= div[i];
   }
   w.rope_inv_freq.name = "rope_inv_freq";

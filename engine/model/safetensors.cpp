@@ -250,26 +250,34 @@ void SafetensorsWriter::add_entry(Entry e) {
   safetensors_dtype_name(e.type);
   uint64_t n = 1;
   for (auto d : e.shape) n *= d;
-  DS_CHECK(e.bytes.size() == dtype_bytes(e.type, n), "[safetensors] writer: tensor ", e.name, ": ", dtype_name(e.type),
-           " with ", n, " elements needs ", dtype_bytes(e.type, n), " bytes, got ", e.bytes.size());
+  if (!e.fill) e.size = e.bytes.size();
+  DS_CHECK(e.size == dtype_bytes(e.type, n), "[safetensors] writer: tensor ", e.name, ": ", dtype_name(e.type),
+           " with ", n, " elements needs ", dtype_bytes(e.type, n), " bytes, got ", e.size);
   names_[e.name] = entries_.size();
   entries_.push_back(std::make_unique<Entry>(std::move(e)));
 }
 
 void SafetensorsWriter::add(const std::string& name, DType type, std::vector<uint64_t> shape, std::span<const uint8_t> bytes) {
-  Entry e{name, type, std::move(shape), std::vector<uint8_t>(bytes.begin(), bytes.end()), {}};
+  Entry e{name, type, std::move(shape), std::vector<uint8_t>(bytes.begin(), bytes.end()), {}, 0, {}};
   e.bytes = e.owned;  // the vector's buffer moves with it
   add_entry(std::move(e));
 }
 
 void SafetensorsWriter::add_view(const std::string& name, DType type, std::vector<uint64_t> shape,
                                  std::span<const uint8_t> bytes) {
-  add_entry(Entry{name, type, std::move(shape), {}, bytes});
+  add_entry(Entry{name, type, std::move(shape), {}, bytes, 0, {}});
+}
+
+void SafetensorsWriter::add_deferred(const std::string& name, DType type, std::vector<uint64_t> shape, Fill fill) {
+  uint64_t n = 1;
+  for (auto d : shape) n *= d;
+  const uint64_t size = dtype_bytes(type, n);
+  add_entry(Entry{name, type, std::move(shape), {}, {}, size, std::move(fill)});
 }
 
 uint64_t SafetensorsWriter::total_bytes() const {
   uint64_t n = 0;
-  for (auto& e : entries_) n += e->bytes.size();
+  for (auto& e : entries_) n += e->size;
   return n;
 }
 
@@ -286,9 +294,9 @@ void SafetensorsWriter::write_file(const std::string& path, const std::vector<co
     w.key("shape").begin_array();
     for (auto d : e->shape) w.value(d);
     w.end_array();
-    w.key("data_offsets").begin_array().value(offset).value(offset + e->bytes.size()).end_array();
+    w.key("data_offsets").begin_array().value(offset).value(offset + e->size).end_array();
     w.end_object();
-    offset += e->bytes.size();
+    offset += e->size;
   }
   w.end_object();
   std::string header = w.str();
@@ -298,7 +306,16 @@ void SafetensorsWriter::write_file(const std::string& path, const std::vector<co
   AtomicFile f(path);
   f.write(len, 8);
   f.write(header);
-  for (auto* e : entries) f.write(e->bytes.data(), e->bytes.size());
+  std::vector<uint8_t> produced;
+  for (auto* e : entries) {
+    if (e->fill) {
+      produced.assign(e->size, 0);
+      e->fill(produced);
+      f.write(produced.data(), produced.size());
+    } else {
+      f.write(e->bytes.data(), e->bytes.size());
+    }
+  }
   f.commit();
 }
 
@@ -323,12 +340,12 @@ std::vector<std::string> SafetensorsWriter::write_dir(const std::string& dir, ui
   std::vector<std::vector<const Entry*>> shards(1);
   uint64_t in_shard = 0;
   for (auto* e : order) {
-    if (max_shard_bytes && in_shard > 0 && in_shard + e->bytes.size() > max_shard_bytes) {
+    if (max_shard_bytes && in_shard > 0 && in_shard + e->size > max_shard_bytes) {
       shards.emplace_back();
       in_shard = 0;
     }
     shards.back().push_back(e);
-    in_shard += e->bytes.size();
+    in_shard += e->size;
   }
   const std::string single = dir + "/model.safetensors", index = dir + "/model.safetensors.index.json";
   if (shards.size() == 1) {

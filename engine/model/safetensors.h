@@ -6,6 +6,7 @@
 // [out, in] is GGUF ne = [in, out], i.e. ne = reversed shape (ggml_ne()), with no data movement.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -102,6 +103,9 @@ class SafetensorsWriter {
   void add(const std::string& name, DType type, std::vector<uint64_t> shape, std::span<const uint8_t> bytes);
   // Same without a copy: `bytes` must stay valid until write() returns.
   void add_view(const std::string& name, DType type, std::vector<uint64_t> shape, std::span<const uint8_t> bytes);
+  // Bytes produced by `fill` (into a buffer of the right size) when the file is written, one tensor at a time.
+  using Fill = std::function<void(std::span<uint8_t> out)>;
+  void add_deferred(const std::string& name, DType type, std::vector<uint64_t> shape, Fill fill);
 
   uint64_t total_bytes() const;
   // One file.
@@ -119,6 +123,8 @@ class SafetensorsWriter {
     std::vector<uint64_t> shape;
     std::vector<uint8_t> owned;
     std::span<const uint8_t> bytes;
+    uint64_t size = 0;
+    Fill fill;
   };
   void add_entry(Entry e);
   std::vector<const Entry*> packing_order() const;

@@ -2,6 +2,7 @@
 #include "ops/graph.h"
 
 #include "ops/attention.h"
+#include "ops/decode_layer.h"
 #include "ops/elementwise.h"
 #include "ops/embed.h"
 #include "ops/matmul.h"
@@ -22,6 +23,9 @@ const char* op_kind_name(OpKind k) {
     case OpKind::Attention: return "attention";
     case OpKind::SwiGLU: return "swiglu";
     case OpKind::Add: return "add";
+    case OpKind::DecodeLayerSmall: return "decode_layer_small";
+    case OpKind::LinearMixer: return "linear_mixer";
+    case OpKind::MambaMixer: return "mamba_mixer";
   }
   return "?";
 }
@@ -87,11 +91,41 @@ const Tensor& Graph::attention(const std::string& name, const Tensor& q, const T
   n.scale = scale;
   return push(std::move(n));
 }
+const Tensor& Graph::decode_layer_small(const std::string& name, std::vector<Tensor> in, int n_heads,
+                                        ops::RopeMode mode, float eps, float scale) {
+  OpNode n{OpKind::DecodeLayerSmall, name, std::move(in), {}};
+  n.out = n.in[0];
+  n.n_heads = n_heads;
+  n.rope_mode = mode;
+  n.eps = eps;
+  n.scale = scale;
+  return push(std::move(n));
+}
 const Tensor& Graph::swiglu(const std::string& name, const Tensor& gate, const Tensor& up, const Tensor& out) {
   return push({OpKind::SwiGLU, name, {gate, up}, out});
 }
 const Tensor& Graph::add(const std::string& name, const Tensor& a, const Tensor& b, const Tensor& out) {
   return push({OpKind::Add, name, {a, b}, out});
+}
+
+const Tensor& Graph::linear_mixer(const std::string& name, const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const ops::LinearMixerWeights& w, const ops::LinearMixerState& state,
+                                  const Tensor& step, int window, bool affine, const Tensor& out,
+                                  const Tensor& scratch) {
+  OpNode n{OpKind::LinearMixer, name,
+           {q, k, v, w.fm_q, w.fm_k, w.window_factor, state.s, state.z, state.ring_k, state.ring_v, scratch}, out};
+  n.aux = step;
+  n.window = window;
+  n.affine = affine;
+  return push(std::move(n));
+}
+const Tensor& Graph::mamba_mixer(const std::string& name, const Tensor& zxbc, const Tensor& dt,
+                                 const ops::MambaWeights& w, const ops::MambaState& state, const MambaDims& dims,
+                                 const Tensor& out, const Tensor& scratch) {
+  OpNode n{OpKind::MambaMixer, name,
+           {zxbc, dt, w.conv_w, w.conv_b, w.dt_bias, w.a_log, w.d, state.conv, state.ssm, scratch}, out};
+  n.mamba = dims;
+  return push(std::move(n));
 }
 
 int Graph::find(const std::string& name) const {
@@ -123,6 +157,23 @@ void Graph::record_node(vk::Recorder& rec, const OpNode& n) {
     case OpKind::Attention: ops::attention(rec, n.in[0], n.in[1], n.in[2], n.aux, n.scale, n.out, n.in[3]); break;
     case OpKind::SwiGLU: ops::swiglu(rec, n.in[0], n.in[1], n.out); break;
     case OpKind::Add: ops::add(rec, n.in[0], n.in[1], n.out); break;
+    case OpKind::DecodeLayerSmall: {
+      ops::SmallLayerWeights w{n.in[1], n.in[2], n.in[3], n.in[4], n.in[5], n.in[6]};
+      ops::decode_layer_small(rec, n.in[0], w, n.in[7], n.in[8], n.in[9], n.in[10], n.n_heads,
+                              n.rope_mode == ops::RopeMode::Neox, n.eps, n.scale);
+      break;
+    }
+    case OpKind::LinearMixer: {
+      ops::LinearMixerOptions o;
+      o.affine_factors = n.affine;
+      ops::linear_mixer(rec, n.in[0], n.in[1], n.in[2], {n.in[3], n.in[4], n.in[5]}, {n.in[6], n.in[7], n.in[8], n.in[9]},
+                        n.aux, n.window, n.out, n.in[10], o);
+      break;
+    }
+    case OpKind::MambaMixer:
+      ops::mamba_mixer(rec, n.in[0], n.in[1], {n.in[2], n.in[3], n.in[4], n.in[5], n.in[6]}, {n.in[7], n.in[8]}, n.out,
+                       n.mamba, n.in[9]);
+      break;
   }
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "ops/linear_mixer.h"
+#include "ops/mamba.h"
 #include "ops/rope.h"
 #include "ops/tensor.h"
 
@@ -14,7 +16,7 @@ namespace vk {
 class Recorder;
 }
 
-enum class OpKind { GetRows, RmsNorm, MatMul, Rope, KvStore, RopeStore, Attention, SwiGLU, Add };
+enum class OpKind { GetRows, RmsNorm, MatMul, Rope, KvStore, RopeStore, Attention, SwiGLU, Add, LinearMixer, MambaMixer, DecodeLayerSmall };
 const char* op_kind_name(OpKind k);
 
 struct OpNode {
@@ -24,13 +26,18 @@ struct OpNode {
   Tensor out;
   // Parameters (only those of the node's kind are meaningful).
   float eps = 0;             // RmsNorm
-  float scale = 0;           // Attention
+  float scale = 0;           // Attention, DecodeLayerSmall
+  int n_heads = 0;           // DecodeLayerSmall
   ops::RopeMode rope_mode = ops::RopeMode::Interleaved;
   bool accumulate = false;   // MatMul: out += W x
   Tensor bias;               // MatMul
   Tensor norm_weight;        // MatMul decode fusion: x read as rms_norm(x) * norm_weight (eps above)
   bool glu = false;          // MatMul decode fusion: x read as silu(gate) * up from [gate | up]
-  Tensor aux;                // Attention: scratch; Rope: positions; KvStore/Attention: step
+  Tensor aux;                // Attention: scratch; Rope: positions; KvStore/Attention/LinearMixer: step
+  // Mixers (inputs in `in`, in the op's argument order; see the builders). The state tensors are written.
+  int window = 0;            // LinearMixer: softmax window N
+  bool affine = false;       // LinearMixer: affine window/linear factors
+  MambaDims mamba;           // MambaMixer
 };
 
 class Graph {
@@ -54,7 +61,19 @@ class Graph {
   void kv_store(const std::string& name, const Tensor& src, const Tensor& step, const Tensor& cache);
   const Tensor& attention(const std::string& name, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                           const Tensor& step, float scale, const Tensor& out, const Tensor& scratch);
+  // A whole small decoder layer for one token in one dispatch (ops/decode_layer.h); returns x.
+  // in: {x, wqkv, wo, w_gate_up, w_down, attn_norm, ffn_norm, k_cache, v_cache, step, inv_freq}.
+  const Tensor& decode_layer_small(const std::string& name, std::vector<Tensor> in, int n_heads, ops::RopeMode mode,
+                                   float eps, float scale);
   const Tensor& swiglu(const std::string& name, const Tensor& gate, const Tensor& up, const Tensor& out);
+  // The linear mixer over rotated q, k and v, advancing the layer's state (ops/linear_mixer.h).
+  const Tensor& linear_mixer(const std::string& name, const Tensor& q, const Tensor& k, const Tensor& v,
+                             const ops::LinearMixerWeights& w, const ops::LinearMixerState& state, const Tensor& step,
+                             int window, bool affine, const Tensor& out, const Tensor& scratch);
+  // The Mamba mixer core over in_proj's output and the step, advancing the layer's state (ops/mamba.h).
+  const Tensor& mamba_mixer(const std::string& name, const Tensor& zxbc, const Tensor& dt, const ops::MambaWeights& w,
+                            const ops::MambaState& state, const MambaDims& dims, const Tensor& out,
+                            const Tensor& scratch);
   const Tensor& add(const std::string& name, const Tensor& a, const Tensor& b, const Tensor& out);
 
   const std::vector<OpNode>& nodes() const { return nodes_; }

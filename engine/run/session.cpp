@@ -1,10 +1,13 @@
-// Session: KV cache, batched prefill (re-recorded per call) and a decode step recorded once.
+// Session: KV cache (attention layers), mixer states (linear / Mamba layers), batched prefill (re-recorded
+// per call) and a decode step recorded once.
 #include "distilscope/session.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "model/arch_llama.h"
+#include "model/hybrid_config.h"
 #include "ops/attention.h"
 #include "run/sampler.h"
 #include "util/error.h"
@@ -23,19 +26,46 @@ Session::Session(Model& model, const SessionOptions& opts) : model_(model) {
   cache_arena_ = std::make_unique<vk::Arena>(dev, "kv cache", vk::MemoryKind::DeviceLocal);
   io_arena_ = std::make_unique<vk::Arena>(dev, "session inputs", vk::MemoryKind::Upload, 1 << 20);
   scratch_arena_ = std::make_unique<vk::Arena>(dev, "activations", vk::MemoryKind::DeviceLocal, 64ull << 20);
+  state_arena_ = std::make_unique<vk::Arena>(dev, "mixer states", vk::MemoryKind::DeviceLocal, 1 << 20);
+  k_cache_.resize(size_t(c.n_layers));
+  v_cache_.resize(size_t(c.n_layers));
+  lin_state_.resize(size_t(c.n_layers));
+  ssm_state_.resize(size_t(c.n_layers));
   for (int l = 0; l < c.n_layers; ++l) {
-    std::array<int64_t, 4> ne{c.head_dim, n_ctx_, c.n_kv_heads, 1};
-    k_cache_.push_back(make_tensor(*cache_arena_, DType::F16, ne, "blk." + std::to_string(l) + ".cache_k"));
-    v_cache_.push_back(make_tensor(*cache_arena_, DType::F16, ne, "blk." + std::to_string(l) + ".cache_v"));
+    const std::string p = "blk." + std::to_string(l);
+    switch (c.layer_kind(l)) {
+      case LayerKind::Attention: {
+        std::array<int64_t, 4> ne{c.head_dim, n_ctx_, c.n_kv_heads, 1};
+        k_cache_[l] = make_tensor(*cache_arena_, DType::F16, ne, p + ".cache_k");
+        v_cache_[l] = make_tensor(*cache_arena_, DType::F16, ne, p + ".cache_v");
+        break;
+      }
+      case LayerKind::Linear: lin_state_[l] = ops::make_linear_mixer_state(*state_arena_, linear_mixer_shape(c), p); break;
+      case LayerKind::Mamba: ssm_state_[l] = ops::make_mamba_state(*state_arena_, mamba_dims(c), p + ".ssm_state"); break;
+    }
   }
   sampler_arena_ = std::make_unique<vk::Arena>(dev, "sampler", vk::MemoryKind::DeviceLocal, 1 << 20);
   decode_ = allocate(1, false);
+  const char* no_small = std::getenv("DS_NO_SMALL_LAYER");
+  decode_->small_layers = opts.small_layers && !(no_small && *no_small && std::string(no_small) != "0");
   decode_rec_ = std::make_unique<vk::Recording>(dev);
   batch_rec_ = std::make_unique<vk::Recording>(dev);
   if (dev.profiling()) {
     decode_prof_ = std::make_unique<vk::Profiler>(dev);
     batch_prof_ = std::make_unique<vk::Profiler>(dev);
   }
+  zero_states();
+}
+
+void Session::zero_states() {
+  if (!model_.config().hybrid.is_hybrid()) return;
+  vk::OneShot once(model_.device());
+  vk::Recorder rec(model_.device(), once.cmd());
+  for (const auto& s : lin_state_)
+    if (s.s) ops::linear_mixer_reset(rec, s);
+  for (const auto& s : ssm_state_)
+    if (s.conv) ops::mamba_state_reset(rec, s);
+  once.submit_and_wait();
 }
 
 Session::~Session() {
@@ -79,12 +109,27 @@ std::unique_ptr<ForwardBuffers> Session::allocate(int rows, bool all_logits) {
     b->gate = make_tensor(A, DType::F32, {c.ffn_dim, n, 1, 1}, "gate");
     b->up = make_tensor(A, DType::F32, {c.ffn_dim, n, 1, 1}, "up");
   }
-  size_t scratch = std::max<size_t>(4, ops::attention_scratch_elems(c.n_heads, c.head_dim, n_ctx_, rows));
+  const HybridConfig& h = c.hybrid;
+  if (h.count(LayerKind::Mamba)) {
+    b->zxbc = make_tensor(A, DType::F32, {2 * int64_t(h.d_inner) + 2 * h.d_xb, n, 1, 1}, "zxbc");
+    b->dt_low = make_tensor(A, DType::F32, {h.dt_rank, n, 1, 1}, "dt_low");
+    b->dt = make_tensor(A, DType::F32, {h.d_inner, n, 1, 1}, "dt");
+    b->ssm_y = make_tensor(A, DType::F32, {h.d_inner, n, 1, 1}, "ssm_y");
+  }
+  // One workspace for whichever of attention / linear mixer / Mamba scan runs (they run one after another).
+  size_t scratch = 4;
+  if (h.layers.empty() || h.count(LayerKind::Attention))
+    scratch = std::max(scratch, ops::attention_scratch_elems(c.n_heads, c.head_dim, n_ctx_, rows));
+  if (h.count(LayerKind::Linear))
+    scratch = std::max(scratch, ops::linear_mixer_scratch_elems(linear_mixer_shape(c), rows));
+  if (h.count(LayerKind::Mamba)) scratch = std::max(scratch, ops::mamba_scratch_elems(mamba_dims(c), rows));
   b->scratch = make_tensor(A, DType::F32, {int64_t(scratch), 1, 1, 1}, "attn_scratch");
   b->out_norm = make_tensor(A, DType::F32, {c.d_model, n_out, 1, 1}, "out_norm");
   b->logits = make_tensor(A, DType::F32, {c.vocab, n_out, 1, 1}, "logits");
   b->k_cache = k_cache_;
   b->v_cache = v_cache_;
+  b->lin_state = lin_state_;
+  b->ssm_state = ssm_state_;
   return b;
 }
 
@@ -111,6 +156,12 @@ ForwardBuffers view_rows(const ForwardBuffers& full, int n) {
   b.gate_up = {};
   b.gate = rows(full.gate, {full.gate.ne[0], n, 1, 1});
   b.up = rows(full.up, {full.up.ne[0], n, 1, 1});
+  if (full.zxbc) {
+    b.zxbc = rows(full.zxbc, {full.zxbc.ne[0], n, 1, 1});
+    b.dt_low = rows(full.dt_low, {full.dt_low.ne[0], n, 1, 1});
+    b.dt = rows(full.dt, {full.dt.ne[0], n, 1, 1});
+    b.ssm_y = rows(full.ssm_y, {full.ssm_y.ne[0], n, 1, 1});
+  }
   if (full.all_logits) {
     b.out_norm = rows(full.out_norm, {full.out_norm.ne[0], n, 1, 1});
     b.logits = rows(full.logits, {full.logits.ne[0], n, 1, 1});
@@ -119,7 +170,10 @@ ForwardBuffers view_rows(const ForwardBuffers& full, int n) {
 }
 }  // namespace
 
-void Session::reset() { n_past_ = 0; }
+void Session::reset() {
+  n_past_ = 0;
+  zero_states();
+}
 
 Sampler& Session::sampler() {
   if (!sampler_) sampler_ = std::make_unique<Sampler>(model_.device(), *sampler_arena_, model_.config().vocab, SamplerParams{});
@@ -242,6 +296,7 @@ std::vector<float> Session::logits() const {
 }
 
 uint64_t Session::kv_bytes() const { return cache_arena_->used(); }
+uint64_t Session::state_bytes() const { return state_arena_->used(); }
 
 std::vector<vk::OpTiming> Session::last_timings() const {
   return last_prof_ ? last_prof_->read() : std::vector<vk::OpTiming>{};

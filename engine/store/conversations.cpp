@@ -116,6 +116,12 @@ int64_t Store::append_message(const Message& m) {
   return id;
 }
 
+void Store::delete_message(int64_t id) {
+  store::Db& db = impl_->use();
+  db.prepare("DELETE FROM messages WHERE id = ?").bind(0, id).run();
+  DS_CHECK(db.changes() == 1, "[store] no message ", id, " to delete");
+}
+
 std::vector<Message> Store::list_messages(int64_t conversation_id) {
   store::Stmt s = impl_->use().prepare(
       "SELECT id, conversation_id, position, role, text, model_id, run_id, created_at FROM messages "

@@ -77,6 +77,7 @@ TokenizerData tokenizer_data_from_gguf(const GgufFile& f) {
   d.add_bos = read_bool(f, "add_bos_token", d.add_bos) && d.bos >= 0;
   d.add_eos = read_bool(f, "add_eos_token", d.add_eos) && d.eos >= 0;
   d.add_space_prefix = read_bool(f, "add_space_prefix", d.add_space_prefix);
+  d.chat_template = f.opt_string("tokenizer.chat_template").value_or("");
   return d;
 }
 
@@ -103,6 +104,7 @@ void write_tokenizer_gguf(GgufWriter& w, const TokenizerData& d) {
   w.set_bool(key("add_bos_token"), d.add_bos);
   w.set_bool(key("add_eos_token"), d.add_eos);
   w.set_bool(key("add_space_prefix"), d.add_space_prefix);
+  if (!d.chat_template.empty()) w.set_string("tokenizer.chat_template", d.chat_template);
 }
 
 std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& file) {

@@ -12,7 +12,8 @@ TokenizerData tokenizer_data_from_gguf(const GgufFile& file);
 
 // Sets the tokenizer.ggml.* keys (model, pre, tokens, scores and token_type when present, merges as
 // "left right", every special id (0xFFFFFFFF for none, so reading applies no family default),
-// add_bos/add_eos/add_space_prefix) so that reading the file back gives `data` again.
+// add_bos/add_eos/add_space_prefix, tokenizer.chat_template when set) so that reading the file back gives
+// `data` again.
 void write_tokenizer_gguf(GgufWriter& writer, const TokenizerData& data);
 
 }  // namespace ds

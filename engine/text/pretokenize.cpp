@@ -214,4 +214,23 @@ bool PreTokenizer::default_add_bos(std::string_view name) {
   return r && r->add_bos;
 }
 
+std::vector<std::string> PreTokenizer::regexes_of(std::string_view name) {
+  const Rules* r = find_rules(name);
+  if (!r) fail("[tokenizer] unknown pre-tokenizer '", name, "'; supported: ", supported_names());
+  return {r->regexes.begin(), r->regexes.end()};
+}
+
+bool PreTokenizer::ignore_merges_of(std::string_view name) {
+  const Rules* r = find_rules(name);
+  return r && r->ignore_merges;
+}
+
+std::string PreTokenizer::name_for(const std::vector<std::string>& regexes, bool ignore_merges) {
+  for (const auto& r : rule_table()) {
+    if (r.ignore_merges != ignore_merges || r.regexes.size() != regexes.size()) continue;
+    if (std::equal(regexes.begin(), regexes.end(), r.regexes.begin())) return std::string(r.names[0]);
+  }
+  return "";
+}
+
 }  // namespace ds::text

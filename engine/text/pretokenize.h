@@ -28,6 +28,12 @@ class PreTokenizer {
   static std::string supported_names();  // "default, gpt-2, ..." for error messages
   // Whether this family's models want BOS by default (when the file does not say).
   static bool default_add_bos(std::string_view name);
+  // The rule set's regexes in order (for writing a tokenizer.json); throws for an unknown name.
+  static std::vector<std::string> regexes_of(std::string_view name);
+  static bool ignore_merges_of(std::string_view name);
+  // The first rule-set name whose regexes are exactly `regexes` (in order) and whose ignore_merges is
+  // `ignore_merges`, or "" (reading a tokenizer.json's Split patterns).
+  static std::string name_for(const std::vector<std::string>& regexes, bool ignore_merges);
 
  private:
   struct Regex;

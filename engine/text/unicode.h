@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/utf8.h"
+
 namespace ds::text {
 
 // Length of the UTF-8 sequence announced by its first byte (1 for ASCII and stray continuation
@@ -20,7 +22,7 @@ size_t utf8_valid_len(std::string_view s, size_t pos);
 bool utf8_incomplete_tail(std::string_view s, size_t pos);
 
 uint32_t utf8_decode(std::string_view s, size_t pos, size_t len);  // len from utf8_valid_len
-void utf8_append(std::string& out, uint32_t cp);
+using ds::utf8_append;  // util/utf8.h
 
 inline constexpr std::string_view k_spm_space = "\xE2\x96\x81";  // U+2581 LOWER ONE EIGHTH BLOCK
 inline constexpr std::string_view k_replacement = "\xEF\xBF\xBD";  // U+FFFD

@@ -1,6 +1,7 @@
 // JSON DOM parser (recursive descent over a string_view; positions are turned into line:column only
 // when an error is reported) and the JsonRef accessors with key-path errors.
 #include "util/json_parse.h"
+#include "util/utf8.h"
 
 #include <algorithm>
 #include <charconv>
@@ -190,24 +191,6 @@ class Parser {
     return v;
   }
 
-  static void put_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += char(cp);
-    } else if (cp < 0x800) {
-      out += char(0xC0 | (cp >> 6));
-      out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += char(0xE0 | (cp >> 12));
-      out += char(0x80 | ((cp >> 6) & 0x3F));
-      out += char(0x80 | (cp & 0x3F));
-    } else {
-      out += char(0xF0 | (cp >> 18));
-      out += char(0x80 | ((cp >> 12) & 0x3F));
-      out += char(0x80 | ((cp >> 6) & 0x3F));
-      out += char(0x80 | (cp & 0x3F));
-    }
-  }
-
   uint32_t hex4(size_t at) {
     if (pos_ + 4 > s_.size()) error(at, "unterminated \\u escape, expected 4 hex digits");
     uint32_t cp = 0;
@@ -259,7 +242,7 @@ class Parser {
               error(esc2, cat("high surrogate \\u", std::hex, cp, " followed by \\u", lo, ", which is not a low surrogate"));
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           }
-          put_utf8(out, cp);
+          utf8_append(out, cp);
           break;
         }
         default: error(esc, cat("invalid escape '\\", e, "' (valid: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)"));

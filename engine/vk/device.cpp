@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "distilscope/device.h"
 #include "vk/check.h"
@@ -31,6 +32,29 @@ std::string describe_all(const std::vector<vk::PhysicalCandidate>& all) {
              c.info.usable ? "usable" : c.info.reason, ")");
   return s.empty() ? " (no Vulkan devices found)" : s;
 }
+
+// For presentation: a queue family with graphics, compute and timestamps (the UI draws and the
+// engine computes on the same queue), if the device has one.
+std::optional<uint32_t> graphics_compute_family(VkPhysicalDevice pd) {
+  uint32_t n = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, nullptr);
+  std::vector<VkQueueFamilyProperties> qf(n);
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, qf.data());
+  const VkQueueFlags want = VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT;
+  for (uint32_t q = 0; q < n; ++q)
+    if ((qf[q].queueFlags & want) == want && qf[q].timestampValidBits > 0) return q;
+  return std::nullopt;
+}
+
+bool device_has_extension(VkPhysicalDevice pd, const char* name) {
+  uint32_t n = 0;
+  vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, nullptr);
+  std::vector<VkExtensionProperties> exts(n);
+  vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, exts.data());
+  for (auto& e : exts)
+    if (std::strcmp(e.extensionName, name) == 0) return true;
+  return false;
+}
 }  // namespace
 
 std::vector<DeviceInfo> list_devices() {
@@ -43,7 +67,7 @@ std::vector<DeviceInfo> list_devices() {
 std::unique_ptr<Device> Device::open(const DeviceOptions& opts) {
   std::unique_ptr<Device> dev(new Device());
   dev->profile_ = opts.profile;
-  dev->instance_ = std::make_unique<vk::Instance>(opts.validation || env_flag("DS_VALIDATION"));
+  dev->instance_ = std::make_unique<vk::Instance>(opts.validation || env_flag("DS_VALIDATION"), opts.presentation);
   auto all = dev->instance_->survey();
 
   const vk::PhysicalCandidate* pick = nullptr;
@@ -73,6 +97,10 @@ std::unique_ptr<Device> Device::open(const DeviceOptions& opts) {
   dev->info_ = pick->info;
   dev->physical_ = pick->handle;
   dev->queue_family_ = pick->queue_family;
+  if (opts.presentation) {
+    if (auto family = graphics_compute_family(dev->physical_)) dev->queue_family_ = *family;
+    dev->can_present_ = device_has_extension(dev->physical_, VK_KHR_SWAPCHAIN_EXTENSION_NAME);
+  }
   vkGetPhysicalDeviceProperties(dev->physical_, &dev->props_);
   vkGetPhysicalDeviceMemoryProperties(dev->physical_, &dev->mem_props_);
   VkPhysicalDeviceSubgroupProperties sg{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
@@ -80,11 +108,18 @@ std::unique_ptr<Device> Device::open(const DeviceOptions& opts) {
   vkGetPhysicalDeviceProperties2(dev->physical_, &p2);
   dev->subgroup_size_ = sg.subgroupSize;
 
-  float prio = 1.0f;
+  // With presentation, a second queue of the family (when offered) for the UI, so that its
+  // frames never queue behind the engine's work; otherwise both share the one queue.
+  uint32_t n_families = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(dev->physical_, &n_families, nullptr);
+  std::vector<VkQueueFamilyProperties> families(n_families);
+  vkGetPhysicalDeviceQueueFamilyProperties(dev->physical_, &n_families, families.data());
+  const uint32_t n_queues = opts.presentation && families[dev->queue_family_].queueCount >= 2 ? 2 : 1;
+  const float prio[2] = {1.0f, 1.0f};
   VkDeviceQueueCreateInfo qi{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
   qi.queueFamilyIndex = dev->queue_family_;
-  qi.queueCount = 1;
-  qi.pQueuePriorities = &prio;
+  qi.queueCount = n_queues;
+  qi.pQueuePriorities = prio;
 
   VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
   f12.storageBuffer8BitAccess = VK_TRUE;
@@ -115,6 +150,7 @@ std::unique_ptr<Device> Device::open(const DeviceOptions& opts) {
       dev->coopmat_nv_ = true;
     }
   }
+  if (dev->can_present_) exts.push_back(VK_KHR_SWAPCHAIN_EXTENSION_NAME);
   VkDeviceCreateInfo ci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, &f2};
   ci.queueCreateInfoCount = 1;
   ci.pQueueCreateInfos = &qi;
@@ -122,6 +158,8 @@ std::unique_ptr<Device> Device::open(const DeviceOptions& opts) {
   ci.ppEnabledExtensionNames = exts.data();
   VK_CHECK(vkCreateDevice(dev->physical_, &ci, nullptr, &dev->device_));
   vkGetDeviceQueue(dev->device_, dev->queue_family_, 0, &dev->queue_);
+  dev->ui_queue_ = dev->queue_;
+  if (n_queues == 2) vkGetDeviceQueue(dev->device_, dev->queue_family_, 1, &dev->ui_queue_);
   dev->push_descriptor_ = reinterpret_cast<PFN_vkCmdPushDescriptorSetKHR>(
       vkGetDeviceProcAddr(dev->device_, "vkCmdPushDescriptorSetKHR"));
   DS_CHECK(dev->push_descriptor_, "[vk] ", dev->info_.name, ": vkCmdPushDescriptorSetKHR not found");
@@ -145,6 +183,7 @@ Device::~Device() {
 }
 
 VkInstance Device::instance() const { return instance_->handle(); }
+const std::vector<std::string>& Device::instance_extensions() const { return instance_->extensions(); }
 
 const vk::Pipeline& Device::pipeline(const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,
                                      const std::vector<uint32_t>& spec) {

@@ -72,9 +72,23 @@ bool layer_available(const char* name) {
     if (std::strcmp(l.layerName, name) == 0) return true;
   return false;
 }
+
+std::vector<std::string> available_instance_extensions() {
+  uint32_t n = 0;
+  vkEnumerateInstanceExtensionProperties(nullptr, &n, nullptr);
+  std::vector<VkExtensionProperties> props(n);
+  vkEnumerateInstanceExtensionProperties(nullptr, &n, props.data());
+  std::vector<std::string> out;
+  for (auto& p : props) out.push_back(p.extensionName);
+  return out;
+}
+
+// Surface extensions for DeviceOptions::presentation: the generic one plus each platform's.
+constexpr const char* k_surface_extensions[] = {"VK_KHR_surface", "VK_KHR_xcb_surface", "VK_KHR_xlib_surface",
+                                                "VK_KHR_wayland_surface"};
 }  // namespace
 
-Instance::Instance(bool validation) : validation_(validation) {
+Instance::Instance(bool validation, bool presentation) : validation_(validation) {
   VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
   app.pApplicationName = "DistilScope";
   app.pEngineName = "distilscope-engine";
@@ -89,6 +103,15 @@ Instance::Instance(bool validation) : validation_(validation) {
     layers.push_back(k_validation);
     exts.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
   }
+  if (presentation) {
+    auto available = available_instance_extensions();
+    auto offered = [&](const char* e) { return std::find(available.begin(), available.end(), e) != available.end(); };
+    if (!offered("VK_KHR_surface"))
+      fail("[vk] presentation requested but the Vulkan loader offers no VK_KHR_surface (no windowing support)");
+    for (const char* e : k_surface_extensions)
+      if (offered(e)) exts.push_back(e);
+  }
+  for (const char* e : exts) extensions_.push_back(e);
   VkInstanceCreateInfo ci{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
   ci.pApplicationInfo = &app;
   ci.enabledLayerCount = uint32_t(layers.size());

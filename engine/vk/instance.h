@@ -19,13 +19,15 @@ struct PhysicalCandidate {
 
 class Instance {
  public:
-  explicit Instance(bool validation);
+  // presentation: also enable VK_KHR_surface and every platform surface extension offered.
+  explicit Instance(bool validation, bool presentation = false);
   ~Instance();
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
 
   VkInstance handle() const { return instance_; }
   bool validation() const { return validation_; }
+  const std::vector<std::string>& extensions() const { return extensions_; }
   // Every physical device, usable ones first (by type rank), each with its reason if unusable.
   std::vector<PhysicalCandidate> survey() const;
 
@@ -33,6 +35,7 @@ class Instance {
   VkInstance instance_ = VK_NULL_HANDLE;
   VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
   bool validation_ = false;
+  std::vector<std::string> extensions_;  // enabled instance extensions
 };
 
 // Device extensions and features the engine requires (checked by survey, enabled by Device::open).

@@ -41,6 +41,11 @@ struct DeviceOptions {
   bool validation = false;
   bool profile = false;           // per-op GPU timestamps
   bool pipeline_cache = true;     // load/save the VkPipelineCache under the user cache dir
+  // For a UI that draws on the same VkDevice: the instance also gets VK_KHR_surface and the
+  // platform surface extensions the loader offers (xcb, xlib, wayland), the device VK_KHR_swapchain
+  // when offered, and the queue is taken from a family with graphics + compute. Headless use
+  // (the default) is unchanged.
+  bool presentation = false;
 };
 
 // Lists every physical device in selection order (usable first by type, then unusable ones).
@@ -59,6 +64,12 @@ class Device {
 
   const DeviceInfo& info() const { return info_; }
   bool profiling() const { return profile_; }
+  // Opened with DeviceOptions::presentation and the device offers VK_KHR_swapchain; the queue
+  // then also supports graphics when any family does.
+  bool can_present() const { return can_present_; }
+  // Instance extensions enabled (VK_KHR_surface, VK_KHR_xcb_surface, ...): what a windowing
+  // layer wrapping instance() may rely on.
+  const std::vector<std::string>& instance_extensions() const;
 
   // --- Vulkan handles (for the engine and for a UI sharing the device) ---
   VkInstance instance() const;
@@ -67,6 +78,10 @@ class Device {
   VkQueue queue() const { return queue_; }
   uint32_t queue_family() const { return queue_family_; }
   std::mutex& queue_mutex() { return queue_mutex_; }  // vkQueueSubmit is externally synchronized
+  // The queue a UI draws and presents with (opened with presentation): a second queue of the same
+  // family when the device offers one (then UI frames never wait behind engine work), else queue().
+  VkQueue ui_queue() const { return ui_queue_; }
+  std::mutex& ui_queue_mutex() { return ui_queue_ == queue_ ? queue_mutex_ : ui_queue_mutex_; }
   const VkPhysicalDeviceProperties& props() const { return props_; }
   const VkPhysicalDeviceMemoryProperties& mem_props() const { return mem_props_; }
   uint32_t subgroup_size() const { return subgroup_size_; }
@@ -91,10 +106,12 @@ class Device {
   Device() = default;
   DeviceInfo info_;
   bool profile_ = false;
+  bool can_present_ = false;
   std::unique_ptr<vk::Instance> instance_;
   VkPhysicalDevice physical_ = VK_NULL_HANDLE;
   VkDevice device_ = VK_NULL_HANDLE;
   VkQueue queue_ = VK_NULL_HANDLE;
+  VkQueue ui_queue_ = VK_NULL_HANDLE;
   uint32_t queue_family_ = 0;
   VkCommandPool pool_ = VK_NULL_HANDLE;
   VkPhysicalDeviceProperties props_{};
@@ -102,7 +119,7 @@ class Device {
   uint32_t subgroup_size_ = 0;
   bool coopmat_nv_ = false;
   PFN_vkCmdPushDescriptorSetKHR push_descriptor_ = nullptr;
-  std::mutex queue_mutex_, pool_mutex_;
+  std::mutex queue_mutex_, ui_queue_mutex_, pool_mutex_;
   std::atomic<int64_t> allocated_{0};
   std::unique_ptr<vk::PipelineRegistry> pipelines_;
   std::unique_ptr<vk::StagingPool> staging_;

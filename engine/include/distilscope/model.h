@@ -1,6 +1,6 @@
-// Model: a loaded model on a Device: its config, tokenizer and device weights. Load checks the
-// whole file (architecture, every tensor's presence, shape and type, device limits) before
-// uploading anything, and a failed load leaves nothing behind.
+// Model: a loaded model on a Device: its config, tokenizer and device weights, from a GGUF file or a
+// Hugging Face directory. Load checks the whole model (architecture, layout, every tensor's presence,
+// shape and type, device limits) before uploading anything, and a failed load leaves nothing behind.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -18,7 +18,11 @@ namespace vk {
 class Arena;
 }
 
-struct LoadOptions {};
+struct LoadOptions {
+  // "" keeps every weight's type (HF BF16 matrices become F16); "q8_0" quantizes F32/F16/BF16 matrices whose
+  // rows are a multiple of 32 to Q8_0 on load (a 15B model in 16 GB instead of 30).
+  std::string quantize;
+};
 
 // What `info` shows: readable without a device.
 struct ModelSummary {
@@ -30,12 +34,16 @@ struct ModelSummary {
   std::vector<std::pair<std::string, uint64_t>> type_counts;  // tensor type -> number of tensors
   std::string tokenizer_model, tokenizer_pre;
   int tokenizer_tokens = 0;
-  uint64_t kv_bytes_per_token = 0;                    // KV cache bytes per context position (F16)
+  uint64_t kv_bytes_per_token = 0;                    // KV cache bytes per context position (F16, attention layers)
+  uint64_t state_bytes = 0;                           // mixer layers' fixed-size state (any context length)
+  std::string format;                                 // "gguf" or "hf"
 };
+// A .gguf file or a Hugging Face model directory.
 ModelSummary inspect_model(const std::string& path);
 
 class Model {
  public:
+  // path: a .gguf file or a Hugging Face model directory (config.json, safetensors, tokenizer.json).
   static std::unique_ptr<Model> load(Device& dev, const std::string& path, const LoadOptions& opts = {});
   ~Model();
 

@@ -20,11 +20,20 @@ struct RopeConfig {
 };
 
 // What mixes tokens in one layer of a hybrid student (Apriel-H1 style): softmax attention, a
-// Mamba2 mixer (Apriel "m2"), or a linear mixer (no Apriel layout code yet).
+// Mamba2 mixer (Apriel "m2"), or a linear mixer (LoLCATs-style; GGUF layout code "lin", no Apriel code).
 enum class LayerKind { Attention, Mamba, Linear };
 inline const char* layer_kind_name(LayerKind k) {
   return k == LayerKind::Attention ? "attention" : k == LayerKind::Mamba ? "mamba" : "linear";
 }
+
+// Hyper-parameters of the `linear` mixer layers (ops/linear_mixer.h; GGUF keys distilscope.linear.*).
+struct LinearMixerConfig {
+  int features = 0;    // F: each Hedgehog map projects head_dim -> F (phi has 2F entries)
+  int window = 64;     // N: softmax window in tokens (the query's own key included); 0 = pure linear attention
+  int query_maps = 0;  // query feature maps: n_heads (LoLCATs) or n_kv_heads
+  int key_maps = 0;    // key feature maps = linear-state heads: n_heads (LoLCATs) or n_kv_heads
+  bool affine = false; // linear factor = 1 - window factor (LoLCATs affine_attention_factors), else 1
+};
 
 // Layer kinds and Mamba2 mixer hyper-parameters of a hybrid, named as in Apriel's config.json
 // `ssm_cfg` (see docs/formats.md). A teacher has no layers listed here: every layer is attention.
@@ -43,6 +52,7 @@ struct HybridConfig {
   // Initialization of new mixers (dt bias so that softplus(dt) lies in [dt_min, dt_max]).
   float dt_min = 0.001f, dt_max = 0.1f, dt_scale = 1.0f, dt_init_floor = 1e-4f;
   std::string dt_init = "random";  // random | constant
+  LinearMixerConfig linear;        // the `linear` layers' hyper-parameters (unused without such layers)
 
   int count(LayerKind k) const {
     int n = 0;

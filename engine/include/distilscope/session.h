@@ -1,4 +1,5 @@
-// Session: one conversation's state on the device (KV cache, positions) over a loaded Model.
+// Session: one conversation's state on the device (KV cache of the attention layers, fixed-size states of
+// the mixer layers, positions) over a loaded Model.
 // Prefill runs the prompt as batched passes (matmul, not mat-vec loops); decode replays a command
 // buffer recorded once, reading the position from a host-written buffer. A Sampler recorded into
 // the same submit picks the next token on the GPU, so only 4 bytes come back per token.
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include "distilscope/model.h"
+#include "ops/linear_mixer.h"
+#include "ops/mamba.h"
 #include "ops/tensor.h"
 
 namespace ds {
@@ -27,6 +30,9 @@ struct OpTiming;
 struct SessionOptions {
   int n_ctx = 0;        // context length (KV cache positions); 0 = the model's trained context, at most 4096
   int max_batch = 512;  // prefill rows per pass
+  // Decode small layers (d_model <= 256) in one dispatch each (ops/decode_layer.h). DS_NO_SMALL_LAYER=1
+  // turns it off too.
+  bool small_layers = true;
 };
 
 class Session {
@@ -39,7 +45,7 @@ class Session {
   Model& model() const { return model_; }
   int n_ctx() const { return n_ctx_; }
   int n_past() const { return n_past_; }
-  void reset();  // forgets the context (n_past = 0)
+  void reset();  // forgets the context (n_past = 0, mixer states zeroed)
 
   // The session's sampler (GPU sampling recorded into the same submit as the forward pass).
   Sampler& sampler();
@@ -57,13 +63,15 @@ class Session {
   std::vector<std::vector<float>> forward_all(std::span<const int32_t> tokens);
 
   std::vector<float> logits() const;  // logits of the last position run
-  uint64_t kv_bytes() const;          // device memory of the KV cache
+  uint64_t kv_bytes() const;          // device memory of the KV cache (attention layers only)
+  uint64_t state_bytes() const;       // device memory of the mixer layers' states (independent of n_ctx)
   // Per-op GPU times of the last prefill/decode submit (Device opened with profile = true).
   std::vector<vk::OpTiming> last_timings() const;
 
  private:
   std::unique_ptr<ForwardBuffers> allocate(int rows, bool all_logits);
   void check_room(size_t n_tokens) const;
+  void zero_states();
   void write_inputs(const ForwardBuffers& b, std::span<const int32_t> tokens);
   int32_t run_batch(std::span<const int32_t> tokens, bool sample, bool all_logits);
   int32_t run_decode(int32_t token, bool sample);
@@ -72,9 +80,11 @@ class Session {
   int n_ctx_ = 0;
   int max_batch_ = 0;
   int n_past_ = 0;
-  std::unique_ptr<vk::Arena> cache_arena_, io_arena_, scratch_arena_, sampler_arena_;
+  std::unique_ptr<vk::Arena> cache_arena_, state_arena_, io_arena_, scratch_arena_, sampler_arena_;
   std::unique_ptr<Sampler> sampler_;
-  std::vector<Tensor> k_cache_, v_cache_;         // per layer
+  std::vector<Tensor> k_cache_, v_cache_;         // per layer (empty for mixer layers)
+  std::vector<ops::LinearMixerState> lin_state_;  // per layer (set for linear layers)
+  std::vector<ops::MambaState> ssm_state_;        // per layer (set for Mamba layers)
   std::unique_ptr<ForwardBuffers> decode_, batch_, batch_all_;  // 1 row; max_batch rows (last / all logits)
   const ForwardBuffers* last_ = nullptr;          // buffers of the last pass (for logits())
   int last_rows_ = 0;

@@ -79,6 +79,7 @@ class Store {
   // Full-text search (FTS5, word prefixes; all words must match) over titles and message text.
   std::vector<SearchHit> search_conversations(const std::string& query, int limit = 50);
   int64_t append_message(const Message& m);            // assigns the next position
+  void delete_message(int64_t id);                      // e.g. a reply being regenerated; others keep their positions
   std::vector<Message> list_messages(int64_t conversation_id);
 
   // Runs.

@@ -1,6 +1,6 @@
 // Public tokenizer API: text <-> token ids for SentencePiece-style ("llama") and byte-level BPE
-// ("gpt2") vocabularies, built from a neutral TokenizerData (filled from GGUF metadata today, from
-// a Hugging Face tokenizer.json later), plus a StreamDecoder that turns ids into whole UTF-8 text.
+// ("gpt2") vocabularies, built from a neutral TokenizerData (filled from GGUF metadata or from a
+// Hugging Face tokenizer.json: text/hf_tokenizer.h), plus a StreamDecoder that turns ids into whole UTF-8 text.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -38,6 +38,7 @@ struct TokenizerData {
   bool add_bos = false;           // encode(add_special) puts bos first
   bool add_eos = false;           // encode(add_special) puts eos last
   bool add_space_prefix = false;  // SPM: a space before text at the start / after a special token
+  std::string chat_template;      // Jinja chat template as the file gives it (tokenizer.chat_template), or ""
 };
 
 class Tokenizer {

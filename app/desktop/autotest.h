@@ -1,0 +1,61 @@
+// AutoTest: the end-to-end run of the real app (`distilscope --autotest DIR [model]`), used by the
+// ctest that starts it under Xvfb. It drives the window like a user: waits for the device, the
+// explorer surface and the model, sends a prompt (French and Arabic text), waits for streamed
+// tokens, opens every explorer panel and saves a screenshot of each (swapchain readback) plus the
+// Qt window (QWidget::grab), exports CSV/JSON/PNG, measures the explorer's frame rate while
+// panning and zooming a 384-token attention map (idle, then while a long reply is generated on
+// the same device), stops that reply, and fails on any Vulkan validation message.
+// Results go to DIR/report.json; the exit code is 0 only when every check passed.
+#pragma once
+#include <QImage>
+#include <QJsonObject>
+#include <QObject>
+#include <QString>
+#include <QStringList>
+
+#include <functional>
+
+namespace ds::app {
+
+class MainWindow;
+
+struct AutoTestOptions {
+  QString out_dir;
+  QString model;  // what was asked to open (for the error check)
+  QString prompt = QString::fromUtf8("Bonjour, ça va ? مرحبا بكم. Once upon a time");
+  int min_tokens = 4;
+  int timeout_s = 300;
+  // "chat": a model opens and the whole scenario runs; "welcome": no model, the welcome page;
+  // "error": the model cannot be opened, a readable error and the welcome page, no crash.
+  QString expect = "chat";
+};
+
+class AutoTest : public QObject {
+  Q_OBJECT
+ public:
+  AutoTest(MainWindow& window, AutoTestOptions options, QObject* parent = nullptr);
+  void start();  // runs from the event loop; quits the application with the result
+
+ private:
+  void run();
+  void run_without_model();
+  QImage capture();
+  bool wait_until(const std::function<bool()>& done, int timeout_ms);
+  void check(bool ok, const QString& what);
+  void screenshot_panels();
+  void interact(int ms);
+  void check_fps(double fps, double load_per_core, const QString& what, double min_fps);
+  void measure_frame_rates();
+  void exports();
+  void redock();
+  void save_window(const QString& file);
+  void finish();
+
+  MainWindow& w_;
+  AutoTestOptions o_;
+  QJsonObject report_;
+  QStringList failures_;
+  QStringList screenshots_;
+};
+
+}  // namespace ds::app

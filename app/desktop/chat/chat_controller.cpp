@@ -1,0 +1,158 @@
+// ChatController: conversation flow between the models, the store and the engine host.
+#include "app/desktop/chat/chat_controller.h"
+
+#include <QClipboard>
+#include <QGuiApplication>
+
+#include "app/desktop/engine_host.h"
+
+namespace ds::app {
+
+ChatController::ChatController(EngineHost& host, ChatStore& store, QObject* parent)
+    : QObject(parent), host_(host), store_(store) {
+  EngineWorker* w = host_.worker();
+  connect(w, &EngineWorker::tokenGenerated, this, &ChatController::on_token);
+  connect(w, &EngineWorker::generationFinished, this, &ChatController::on_finished);
+  connect(w, &EngineWorker::failed, this, &ChatController::on_failed);
+  settings_ = load_generation_settings();
+}
+
+void ChatController::set_busy(uint64_t request) {
+  const bool was = busy();
+  request_ = request;
+  if (was != busy()) emit busyChanged(busy());
+}
+
+bool ChatController::send(const QString& text) {
+  if (busy() || text.trimmed().isEmpty()) return false;
+  if (!model_loaded_) {
+    emit errorOccurred(tr("Sending a message"), tr("No model is loaded. Open a GGUF file first (File > Open GGUF...)."));
+    return false;
+  }
+  if (current_ == 0) {
+    current_ = store_.create(text.simplified().left(48), settings_.system_prompt);
+    refreshList();
+  } else if (auto c = store_.get(current_); c && QString::fromStdString(c->system_prompt) != settings_.system_prompt) {
+    c->system_prompt = settings_.system_prompt.toStdString();
+    store_.update(*c);
+  }
+  ChatEntry user{Role::User, text, current_ ? store_.append(current_, Role::User, text) : 0, false};
+  conversation_.append(user);
+  start_reply();
+  return true;
+}
+
+void ChatController::start_reply() {
+  GenerationRequest r;
+  r.messages = conversation_.toChatMessages(settings_.system_prompt);
+  r.template_from_model = settings_.template_from_model;
+  r.chat_template = settings_.chat_template;
+  r.sampling = settings_.sampling;
+  r.max_tokens = settings_.max_tokens;
+  r.context_length = settings_.context_length;
+  reply_row_ = conversation_.append({Role::Assistant, QString(), 0, true});
+  set_busy(host_.generate(r));
+}
+
+void ChatController::on_token(const TokenChunk& c) {
+  if (c.request != request_) return;  // a stopped or superseded generation
+  conversation_.appendText(reply_row_, c.text);
+}
+
+void ChatController::on_finished(const GenerationSummary& s) {
+  if (s.request != request_) return;
+  finish_reply();
+  refreshList();
+  emit replyFinished(s);
+}
+
+void ChatController::finish_reply() {
+  if (reply_row_ < 0) return;
+  const QString text = conversation_.entry(reply_row_).text;
+  if (text.isEmpty()) {
+    conversation_.removeLast();  // nothing came (stopped at once): no empty reply
+  } else {
+    const int64_t id = current_ ? store_.append(current_, Role::Assistant, text) : 0;
+    conversation_.finish(reply_row_, id);
+  }
+  reply_row_ = -1;
+  set_busy(0);
+}
+
+void ChatController::on_failed(const QString& what, const QString& message, quint64 request) {
+  if (request != 0 && request == request_) {
+    if (conversation_.entry(reply_row_).text.isEmpty()) conversation_.removeLast();
+    else conversation_.finish(reply_row_, 0);
+    reply_row_ = -1;
+    set_busy(0);
+  }
+  if (request != 0) emit errorOccurred(what, message);  // device/model errors are shown by the main window
+}
+
+void ChatController::stop() {
+  if (busy()) host_.stop();
+}
+
+bool ChatController::regenerate() {
+  if (busy() || !model_loaded_) return false;
+  const int row = conversation_.lastRow(Role::Assistant);
+  if (row < 0 || row != conversation_.rowCount() - 1) return false;
+  if (int64_t id = conversation_.entry(row).message_id) store_.removeMessage(id);
+  conversation_.removeLast();
+  start_reply();
+  return true;
+}
+
+void ChatController::copyLastReply() {
+  const int row = conversation_.lastRow(Role::Assistant);
+  if (row >= 0) QGuiApplication::clipboard()->setText(conversation_.entry(row).text);
+}
+
+void ChatController::newConversation() {
+  if (busy()) {  // keep what was generated so far; later tokens of that request are ignored
+    stop();
+    finish_reply();
+  }
+  current_ = 0;
+  conversation_.setEntries({});
+  emit conversationOpened(0, settings_.system_prompt);
+}
+
+void ChatController::openConversation(qint64 id) {
+  if (id == current_) return;
+  if (busy()) {
+    stop();
+    finish_reply();
+  }
+  auto c = store_.get(id);
+  if (!c) return;
+  current_ = id;
+  std::vector<ChatEntry> entries;
+  for (const Message& m : store_.messages(id))
+    entries.push_back({m.role, QString::fromStdString(m.text), m.id, false});
+  conversation_.setEntries(std::move(entries));
+  emit conversationOpened(id, QString::fromStdString(c->system_prompt));
+}
+
+void ChatController::renameConversation(qint64 id, const QString& title) {
+  store_.rename(id, title);
+  refreshList();
+}
+
+void ChatController::deleteConversation(qint64 id) {
+  store_.remove(id);
+  if (id == current_) newConversation();
+  refreshList();
+}
+
+void ChatController::search(const QString& query) {
+  query_ = query.trimmed();
+  refreshList();
+}
+
+void ChatController::refreshList() {
+  if (query_.isEmpty()) list_.setConversations(store_.list());
+  else list_.setSearchHits(store_.search(query_));
+}
+
+}  // namespace ds::app

@@ -1,0 +1,68 @@
+// ChatController: the chat's logic on the GUI thread. Keeps the open conversation's model and the
+// sidebar list in step with the store, turns "send" into a GenerationRequest for the engine host,
+// streams the reply's tokens into the model, stores the finished reply, and handles stop,
+// regenerate, copy, new/open/rename/delete/search. It never waits for the engine.
+#pragma once
+#include <QObject>
+
+#include "app/desktop/app_settings.h"
+#include "app/desktop/chat/chat_store.h"
+#include "app/desktop/chat/conversation_list_model.h"
+#include "app/desktop/chat/conversation_model.h"
+#include "app/desktop/engine_types.h"
+
+namespace ds::app {
+
+class EngineHost;
+
+class ChatController : public QObject {
+  Q_OBJECT
+ public:
+  ChatController(EngineHost& host, ChatStore& store, QObject* parent = nullptr);
+
+  ConversationModel* conversation() { return &conversation_; }
+  ConversationListModel* conversations() { return &list_; }
+  int64_t currentConversation() const { return current_; }
+  bool busy() const { return request_ != 0; }
+  void setSettings(const GenerationSettings& s) { settings_ = s; }
+  void setModelLoaded(bool loaded) { model_loaded_ = loaded; }
+
+ public slots:
+  bool send(const QString& text);  // false when busy, empty or no model
+  void stop();
+  bool regenerate();
+  void copyLastReply();
+  void newConversation();
+  void openConversation(qint64 id);
+  void renameConversation(qint64 id, const QString& title);
+  void deleteConversation(qint64 id);
+  void search(const QString& query);
+  void refreshList();
+
+ signals:
+  void busyChanged(bool busy);
+  void conversationOpened(qint64 id, const QString& system_prompt);
+  void replyFinished(const ds::app::GenerationSummary& summary);
+  void errorOccurred(const QString& what, const QString& message);
+
+ private:
+  void start_reply();
+  void finish_reply();  // stores the streamed reply (if any) and leaves the busy state
+  void on_token(const TokenChunk& chunk);
+  void on_finished(const GenerationSummary& summary);
+  void on_failed(const QString& what, const QString& message, quint64 request);
+  void set_busy(uint64_t request);
+
+  EngineHost& host_;
+  ChatStore& store_;
+  ConversationModel conversation_;
+  ConversationListModel list_;
+  GenerationSettings settings_;
+  int64_t current_ = 0;      // open conversation (0: new, not stored until the first message)
+  uint64_t request_ = 0;     // generation in progress (0: none)
+  int reply_row_ = -1;       // the streaming row
+  bool model_loaded_ = false;
+  QString query_;
+};
+
+}  // namespace ds::app

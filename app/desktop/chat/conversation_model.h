@@ -1,0 +1,51 @@
+// ConversationModel: the messages of the open conversation, as a Qt list model (changed on the GUI
+// thread only). The reply being generated is the last row, marked streaming; token text is
+// appended to it and announced by textAppended so views can append instead of re-rendering.
+#pragma once
+#include <QAbstractListModel>
+
+#include <vector>
+
+#include "distilscope/store_records.h"
+#include "text/chat_template.h"
+
+namespace ds::app {
+
+struct ChatEntry {
+  Role role = Role::User;
+  QString text;
+  int64_t message_id = 0;  // store row (0: not stored yet)
+  bool streaming = false;
+};
+
+class ConversationModel : public QAbstractListModel {
+  Q_OBJECT
+ public:
+  enum Roles { RoleRole = Qt::UserRole + 1, TextRole, StreamingRole, MessageIdRole };
+  using QAbstractListModel::QAbstractListModel;
+
+  int rowCount(const QModelIndex& parent = {}) const override;
+  QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+  QHash<int, QByteArray> roleNames() const override;
+
+  void setEntries(std::vector<ChatEntry> entries);
+  int append(ChatEntry entry);  // returns the row
+  void appendText(int row, const QString& chunk);
+  void finish(int row, int64_t message_id);  // not streaming any more; stored as message_id
+  void removeLast();
+  const ChatEntry& entry(int row) const { return entries_[size_t(row)]; }
+  const std::vector<ChatEntry>& entries() const { return entries_; }
+  int lastRow(Role role) const;  // -1 when none
+
+  // The conversation for the chat template: the system prompt (when not empty), then every
+  // non-empty message before `end_row` (-1: all) in order, as UTF-8.
+  std::vector<ChatMessage> toChatMessages(const QString& system_prompt, int end_row = -1) const;
+
+ signals:
+  void textAppended(int row, const QString& chunk);
+
+ private:
+  std::vector<ChatEntry> entries_;
+};
+
+}  // namespace ds::app

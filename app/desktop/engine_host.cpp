@@ -1,0 +1,48 @@
+// EngineHost: thread start/stop and queued calls into the worker.
+#include "app/desktop/engine_host.h"
+
+namespace ds::app {
+
+EngineHost::EngineHost(QObject* parent) : QObject(parent) {
+  register_engine_types();
+  thread_.setObjectName("engine");
+  worker_ = new EngineWorker;
+  worker_->moveToThread(&thread_);
+  connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
+  thread_.start();
+}
+
+EngineHost::~EngineHost() { shutdown(); }
+
+void EngineHost::openDevice(const QString& select, bool presentation) {
+  QMetaObject::invokeMethod(worker_, [w = worker_, select, presentation] { w->openDevice(select, presentation); },
+                            Qt::QueuedConnection);
+}
+
+void EngineHost::loadModel(const QString& path) {
+  QMetaObject::invokeMethod(worker_, [w = worker_, path] { w->loadModel(path); }, Qt::QueuedConnection);
+}
+
+uint64_t EngineHost::generate(GenerationRequest request) {
+  request.id = next_id_++;
+  QMetaObject::invokeMethod(worker_, [w = worker_, request] { w->generate(request); }, Qt::QueuedConnection);
+  return request.id;
+}
+
+void EngineHost::resetContext() {
+  QMetaObject::invokeMethod(worker_, [w = worker_] { w->resetContext(); }, Qt::QueuedConnection);
+}
+
+void EngineHost::stop() { worker_->request_stop(next_id_ - 1); }
+
+void EngineHost::shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  stop();
+  // Runs after whatever the worker is doing (a generation stops within one token).
+  QMetaObject::invokeMethod(worker_, [w = worker_] { w->closeAll(); }, Qt::BlockingQueuedConnection);
+  thread_.quit();
+  thread_.wait();
+}
+
+}  // namespace ds::app

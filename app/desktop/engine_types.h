@@ -1,0 +1,98 @@
+// Values that travel between the engine worker thread and the GUI by queued signals: requests
+// going in, reports coming out. Plain copyable structs registered as Qt metatypes; no pointers
+// into the engine (except VulkanShare, which hands the shared device's handles to the surface).
+#pragma once
+#include <QMetaType>
+#include <QString>
+#include <QStringList>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "distilscope/sampling.h"
+#include "distilscope/snapshots.h"
+#include "text/chat_template.h"
+
+namespace ds::app {
+
+struct DeviceReport {
+  QString name, type, driver, api_version;
+  uint64_t device_local_bytes = 0;
+  bool can_present = false;
+  bool validation = false;
+};
+
+// The device's handles for the ImGui surface (valid until the worker closes the device, which it
+// only does after the GUI has released the surface: see EngineHost::shutdown).
+struct VulkanShare {
+  void* instance = nullptr;  // VkInstance
+  void* physical = nullptr;  // VkPhysicalDevice
+  void* device = nullptr;    // VkDevice
+  void* queue = nullptr;     // VkQueue for the UI (Device::ui_queue)
+  uint32_t queue_family = 0;
+  std::mutex* queue_mutex = nullptr;
+  bool separate_queue = false;  // the UI has its own queue (else it shares the engine's)
+  QStringList instance_extensions;
+};
+
+struct ModelReport {
+  QString path;
+  QString name;          // file name or general.name
+  QString arch;
+  int n_layers = 0, n_heads = 0, d_model = 0, vocab = 0, context_train = 0;
+  std::vector<LayerKind> layout;
+  uint64_t weight_bytes = 0;
+  ChatTemplateKind chat_template = ChatTemplateKind::Plain;
+  std::shared_ptr<const std::vector<std::string>> token_labels;  // per vocabulary id (immutable, shared)
+};
+
+struct GenerationRequest {
+  uint64_t id = 0;                      // echoed in every report of this generation
+  std::vector<ChatMessage> messages;    // system + turns, formatted by the worker with the model's template
+  std::string raw_prompt;               // used instead of messages when not empty (plain completion)
+  ChatTemplateKind chat_template = ChatTemplateKind::Plain;
+  bool template_from_model = true;      // use the model's detected template (else chat_template)
+  SamplerParams sampling;
+  int max_tokens = 256;
+  int context_length = 0;               // 0: the model's, at most 4096; a change re-creates the session
+};
+
+struct TokenChunk {
+  uint64_t request = 0;
+  int index = 0;           // generated token index
+  int32_t token = 0;
+  QString text;            // complete UTF-8 text released by this token (may be empty)
+  double ms = 0;           // time of this token
+  int context = 0;         // tokens in the context after it
+};
+
+struct GenerationSummary {
+  uint64_t request = 0;
+  QString text;
+  QString stop_reason;     // "max_tokens", "end_of_generation", "cancelled", ...
+  int prompt_tokens = 0, reused_tokens = 0, generated = 0;
+  double prefill_tokens_per_s = 0, decode_tokens_per_s = 0;
+};
+
+struct EngineStats {
+  uint64_t device_bytes = 0;
+  double last_tokens_per_s = 0;
+  bool busy = false;
+};
+
+// Registers the metatypes above (call once before connecting queued signals).
+void register_engine_types();
+
+}  // namespace ds::app
+
+Q_DECLARE_METATYPE(ds::app::DeviceReport)
+Q_DECLARE_METATYPE(ds::app::VulkanShare)
+Q_DECLARE_METATYPE(ds::app::ModelReport)
+Q_DECLARE_METATYPE(ds::app::GenerationRequest)
+Q_DECLARE_METATYPE(ds::app::TokenChunk)
+Q_DECLARE_METATYPE(ds::app::GenerationSummary)
+Q_DECLARE_METATYPE(ds::app::EngineStats)
+Q_DECLARE_METATYPE(ds::ThroughputSample)

@@ -1,0 +1,348 @@
+// MainWindow: building the shell, wiring engine reports to the widgets, start-up and shutdown.
+//
+// [SECTION] construction   [SECTION] menus   [SECTION] engine reports   [SECTION] files   [SECTION] shutdown
+#include "app/desktop/main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QToolBar>
+
+#include "app/desktop/app_settings.h"
+#include "app/desktop/chat/chat_panel.h"
+#include "app/desktop/chat/prompt_edit.h"
+#include "app/desktop/chat/sampling_panel.h"
+#include "app/desktop/chat/sidebar.h"
+#include "app/desktop/dialogs/device_dialog.h"
+#include "app/desktop/explorer/imgui_window.h"
+#include "app/desktop/welcome_page.h"
+#include "util/error.h"
+#include "util/paths.h"
+
+namespace ds::app {
+
+namespace {
+QString bytes(uint64_t n) { return QString::fromStdString(format_bytes(double(n))); }
+const char* k_panel_names[] = {"Attention", "Activations", "Divergence", "Throughput", "Gallery"};
+}  // namespace
+
+// [SECTION] construction --------------------------------------------------------------------------
+MainWindow::MainWindow(const StartOptions& options) : options_(options), store_(options.store_path) {
+  setWindowTitle("DistilScope");
+  setWindowIcon(QIcon(":/distilscope.svg"));
+  store_.on_error = [this](const QString& m) { show_error(tr("Conversation history"), m); };
+  controller_ = std::make_unique<ChatController>(host_, store_);
+
+  pages_ = new QStackedWidget(this);
+  welcome_ = new WelcomePage(pages_);
+  chat_panel_ = new ChatPanel(pages_);
+  chat_panel_->setModel(controller_->conversation());
+  pages_->addWidget(welcome_);
+  pages_->addWidget(chat_panel_);
+  setCentralWidget(pages_);
+  build_docks();
+  build_menus();
+  build_status_bar();
+  connect_engine();
+  refresh_recent();
+  controller_->refreshList();
+  resize(1400, 900);
+  restoreGeometry(window_state("geometry"));
+  restoreState(window_state("docks"));
+
+  const QString platform = QGuiApplication::platformName();
+  const bool can_show_surface = platform == "xcb" || platform == "wayland";
+  device_label_->setText(tr("Opening the Vulkan device..."));
+  host_.openDevice(options_.device.isEmpty() ? device_select() : options_.device, can_show_surface);
+}
+
+MainWindow::~MainWindow() { shutdown(); }
+
+void MainWindow::build_docks() {
+  sidebar_ = new ConversationSidebar(this);
+  sidebar_->setModel(controller_->conversations());
+  conversations_dock_ = new QDockWidget(tr("Conversations"), this);
+  conversations_dock_->setObjectName("conversations");
+  conversations_dock_->setWidget(sidebar_);
+  addDockWidget(Qt::LeftDockWidgetArea, conversations_dock_);
+
+  sampling_ = new SamplingPanel(this);
+  sampling_dock_ = new QDockWidget(tr("Sampling"), this);
+  sampling_dock_->setObjectName("sampling");
+  sampling_dock_->setWidget(sampling_);
+  addDockWidget(Qt::RightDockWidgetArea, sampling_dock_);
+
+  explorer_dock_ = new QDockWidget(tr("Explorer"), this);
+  explorer_dock_->setObjectName("explorer");
+  auto* placeholder = new QLabel(tr("The explorer appears when the Vulkan device is open."), explorer_dock_);
+  placeholder->setAlignment(Qt::AlignCenter);
+  explorer_dock_->setWidget(placeholder);
+  addDockWidget(Qt::BottomDockWidgetArea, explorer_dock_);
+  resizeDocks({explorer_dock_}, {440}, Qt::Vertical);
+
+  connect(sidebar_, &ConversationSidebar::searchChanged, controller_.get(), &ChatController::search);
+  connect(sidebar_, &ConversationSidebar::conversationActivated, controller_.get(), &ChatController::openConversation);
+  connect(sidebar_, &ConversationSidebar::newRequested, controller_.get(), &ChatController::newConversation);
+  connect(sidebar_, &ConversationSidebar::renameRequested, controller_.get(), &ChatController::renameConversation);
+  connect(sidebar_, &ConversationSidebar::deleteRequested, controller_.get(), &ChatController::deleteConversation);
+  connect(sampling_, &SamplingPanel::changed, this, [this] { controller_->setSettings(sampling_->settings()); });
+  controller_->setSettings(sampling_->settings());
+  connect(controller_.get(), &ChatController::conversationOpened, this, [this](qint64 id, const QString& system) {
+    sampling_->setSystemPrompt(system);
+    sidebar_->select(id);
+  });
+  connect(chat_panel_, &ChatPanel::sendRequested, controller_.get(), &ChatController::send);
+  connect(chat_panel_, &ChatPanel::stopRequested, controller_.get(), &ChatController::stop);
+  connect(chat_panel_, &ChatPanel::regenerateRequested, controller_.get(), &ChatController::regenerate);
+  connect(chat_panel_, &ChatPanel::copyRequested, controller_.get(), &ChatController::copyLastReply);
+  connect(controller_.get(), &ChatController::busyChanged, chat_panel_, &ChatPanel::setBusy);
+  connect(controller_.get(), &ChatController::errorOccurred, this, &MainWindow::show_error);
+  connect(welcome_, &WelcomePage::openGgufRequested, this, &MainWindow::ask_open_gguf);
+  connect(welcome_, &WelcomePage::openHfRequested, this, &MainWindow::ask_open_hf);
+  connect(welcome_, &WelcomePage::recentActivated, this, &MainWindow::openModel);
+}
+
+// [SECTION] menus ---------------------------------------------------------------------------------
+void MainWindow::build_menus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  QAction* open = file->addAction(tr("&Open GGUF..."), this, &MainWindow::ask_open_gguf);
+  open->setShortcut(QKeySequence::Open);
+  file->addAction(tr("Open &Hugging Face folder..."), this, &MainWindow::ask_open_hf);
+  recent_menu_ = file->addMenu(tr("&Recent files"));
+  file->addSeparator();
+  file->addAction(tr("&Device..."), this, &MainWindow::choose_device);
+  file->addAction(tr("&Export folder..."), this, [this] {
+    QString d = QFileDialog::getExistingDirectory(this, tr("Folder for PNG/CSV/JSON exports"), export_dir());
+    if (!d.isEmpty()) set_export_dir(d);
+  });
+  file->addSeparator();
+  QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+  quit->setShortcut(QKeySequence::Quit);
+
+  QMenu* chat = menuBar()->addMenu(tr("&Chat"));
+  QAction* fresh = chat->addAction(tr("&New conversation"), controller_.get(), &ChatController::newConversation);
+  fresh->setShortcut(QKeySequence::New);
+  QAction* stop = chat->addAction(tr("&Stop"), controller_.get(), &ChatController::stop);
+  stop->setShortcut(Qt::Key_Escape);
+  QAction* regen = chat->addAction(tr("&Regenerate"), controller_.get(), &ChatController::regenerate);
+  regen->setShortcut(Qt::CTRL | Qt::Key_R);
+  chat->addAction(tr("&Copy last reply"), controller_.get(), &ChatController::copyLastReply);
+
+  view_menu_ = menuBar()->addMenu(tr("&View"));
+  view_menu_->addAction(conversations_dock_->toggleViewAction());
+  view_menu_->addAction(sampling_dock_->toggleViewAction());
+  view_menu_->addAction(explorer_dock_->toggleViewAction());
+  view_menu_->addSeparator();
+  QMenu* panels = view_menu_->addMenu(tr("Explorer &panels"));
+  for (int i = 0; i < ui::k_panel_count; ++i) panels->addAction(tr(k_panel_names[i]), this, [this, i] { showExplorerPanel(i); });
+
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("&About DistilScope"), this, [this] {
+    QMessageBox::about(this, tr("About DistilScope"),
+                       tr("<b>DistilScope</b> runs a teacher transformer and its distilled hybrid students on its own "
+                          "Vulkan-compute engine and shows what happens inside them.<br><br>Device: %1")
+                           .arg(device_name_.toHtmlEscaped()));
+  });
+  help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+
+  QToolBar* tools = addToolBar(tr("Main"));
+  tools->setObjectName("main_toolbar");
+  tools->addAction(open);
+  tools->addAction(fresh);
+  tools->addAction(stop);
+  tools->addAction(regen);
+  tools->addSeparator();
+  for (int i = 0; i < ui::k_panel_count; ++i) tools->addAction(tr(k_panel_names[i]), this, [this, i] { showExplorerPanel(i); });
+}
+
+void MainWindow::build_status_bar() {
+  device_label_ = new QLabel(this);
+  model_label_ = new QLabel(tr("no model"), this);
+  speed_label_ = new QLabel(this);
+  memory_label_ = new QLabel(this);
+  speed_label_->setObjectName("tokens_per_s");
+  memory_label_->setObjectName("device_memory");
+  statusBar()->addWidget(device_label_);
+  statusBar()->addWidget(model_label_);
+  statusBar()->addPermanentWidget(speed_label_);
+  statusBar()->addPermanentWidget(memory_label_);
+}
+
+bool MainWindow::welcomeVisible() const { return pages_->currentWidget() == welcome_; }
+
+void MainWindow::showExplorerPanel(int panel) {
+  explorer_dock_->show();
+  explorer_dock_->raise();
+  if (explorer_) explorer_->selectPanel(ui::Panel(panel));
+}
+
+// [SECTION] engine reports ------------------------------------------------------------------------
+void MainWindow::connect_engine() {
+  EngineWorker* w = host_.worker();
+  connect(w, &EngineWorker::deviceOpened, this, &MainWindow::on_device);
+  connect(w, &EngineWorker::modelLoaded, this, &MainWindow::on_model);
+  connect(w, &EngineWorker::statsChanged, this, &MainWindow::on_stats);
+  connect(w, &EngineWorker::throughputSampled, this, [this](const ThroughputSample& s) { data_.addThroughput(s); });
+  connect(w, &EngineWorker::contextTokens, this,
+          [this](quint64, const std::vector<int32_t>& tokens) { data_.setContextTokens(tokens); });
+  connect(w, &EngineWorker::generationFinished, this, [this](const GenerationSummary& s) {
+    statusBar()->showMessage(tr("%1 tokens (%2 reused from the cache), %3; prefill %4 tokens/s, decode %5 tokens/s")
+                                 .arg(s.generated)
+                                 .arg(s.reused_tokens)
+                                 .arg(s.stop_reason)
+                                 .arg(s.prefill_tokens_per_s, 0, 'f', 1)
+                                 .arg(s.decode_tokens_per_s, 0, 'f', 1),
+                             10000);
+  });
+  connect(w, &EngineWorker::failed, this, [this](const QString& what, const QString& message, quint64 request) {
+    if (request != 0) return;  // generation errors are shown by the chat controller
+    if (!loading_path_.isEmpty() && !model_loaded_) {
+      pages_->setCurrentWidget(welcome_);
+      welcome_->setMessage(tr("Could not open %1:\n%2").arg(loading_path_, message));
+    }
+    loading_path_.clear();
+    model_label_->setText(model_loaded_ ? model_label_->text() : tr("no model"));
+    show_error(what, message);
+  });
+}
+
+void MainWindow::on_device(const DeviceReport& d, const VulkanShare& share) {
+  device_name_ = d.name;
+  device_label_->setText(tr("Device: %1 (%2)%3").arg(d.name, d.type, d.validation ? tr(", validation on") : QString()));
+  device_label_->setToolTip(share.separate_queue ? tr("The explorer draws on its own queue of this device.")
+                                                 : tr("The explorer shares the engine's only queue on this device: "
+                                                      "its frames interleave with generation steps."));
+  create_explorer(d, share);
+  open_startup_model();
+}
+
+void MainWindow::create_explorer(const DeviceReport& d, const VulkanShare& share) {
+  auto fallback = [this](const QString& why) {
+    auto* label = new QLabel(tr("The explorer cannot be shown: %1").arg(why), explorer_dock_);
+    label->setWordWrap(true);
+    label->setAlignment(Qt::AlignCenter);
+    explorer_dock_->setWidget(label);
+  };
+  const QString platform = QGuiApplication::platformName();
+  if (platform != "xcb" && platform != "wayland") return fallback(tr("the '%1' platform has no windows to draw in").arg(platform));
+  if (!d.can_present) return fallback(tr("%1 cannot present to windows (no VK_KHR_swapchain)").arg(d.name));
+  vulkan_.setVkInstance(VkInstance(share.instance));
+  if (!vulkan_.create()) return fallback(tr("Qt could not use the engine's Vulkan instance (error %1)").arg(vulkan_.errorCode()));
+  explorer_ = new ImGuiWindow(&vulkan_, share, &data_);
+  QWidget* container = QWidget::createWindowContainer(explorer_, explorer_dock_);
+  container->setMinimumSize(320, 200);
+  container->setFocusPolicy(Qt::StrongFocus);
+  explorer_dock_->setWidget(container);
+  connect(explorer_, &ImGuiWindow::failed, this, [this](const QString& m) { show_error(tr("Explorer"), m); });
+  connect(explorer_, &ImGuiWindow::exported, this,
+          [this](const QString& path) { statusBar()->showMessage(tr("Exported %1").arg(path), 8000); });
+  emit explorerReady();
+}
+
+void MainWindow::on_model(const ModelReport& m) {
+  model_loaded_ = true;
+  loading_path_.clear();
+  controller_->setModelLoaded(true);
+  data_.setModel(m);
+  sampling_->setDetectedTemplate(m.chat_template);
+  const QString format = m.chat_template == ChatTemplateKind::Plain
+                             ? tr("plain completion (no chat template)")
+                             : tr("chat format %1").arg(QString::fromUtf8(chat_template_name(m.chat_template)));
+  chat_panel_->setInfo(tr("%1 - %2, %3 layers, %4").arg(m.name, m.arch).arg(m.n_layers).arg(format));
+  model_label_->setText(tr("Model: %1 (%2)").arg(m.name, bytes(m.weight_bytes)));
+  pages_->setCurrentWidget(chat_panel_);
+  chat_panel_->prompt()->setFocus();
+  add_recent_file(m.path);
+  set_last_model(m.path);
+  refresh_recent();
+  emit modelReady(m);
+}
+
+void MainWindow::on_stats(const EngineStats& s) {
+  memory_label_->setText(tr("Device memory: %1").arg(bytes(s.device_bytes)));
+  if (s.last_tokens_per_s > 0) speed_label_->setText(tr("%1 tokens/s").arg(s.last_tokens_per_s, 0, 'f', 1));
+}
+
+void MainWindow::show_error(const QString& what, const QString& message) {
+  errors_ << what + ": " + message;
+  emit errorShown(what, message);
+  statusBar()->showMessage(what + ": " + message.left(200), 15000);
+  if (!options_.show_dialogs) return;
+  auto* box = new QMessageBox(QMessageBox::Warning, what, message, QMessageBox::Ok, this);
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  box->setModal(false);  // never a nested event loop
+  box->show();
+}
+
+// [SECTION] files ---------------------------------------------------------------------------------
+void MainWindow::open_startup_model() {
+  QString path = options_.model;
+  if (path.isEmpty())
+    if (auto d = default_model()) path = QString::fromStdString(*d);
+  if (path.isEmpty() && QFileInfo::exists(last_model())) path = last_model();
+  if (path.isEmpty()) {
+    pages_->setCurrentWidget(welcome_);
+    return;
+  }
+  openModel(path);
+}
+
+void MainWindow::openModel(const QString& path) {
+  loading_path_ = path;
+  model_label_->setText(tr("Loading %1...").arg(QFileInfo(path).fileName()));
+  host_.loadModel(path);
+}
+
+void MainWindow::ask_open_gguf() {
+  const QString dir = last_model().isEmpty() ? QString() : QFileInfo(last_model()).absolutePath();
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open a GGUF model"), dir, tr("GGUF models (*.gguf);;All files (*)"));
+  if (!path.isEmpty()) openModel(path);
+}
+
+void MainWindow::ask_open_hf() {
+  const QString path = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"));
+  if (!path.isEmpty()) openModel(path);
+}
+
+void MainWindow::choose_device() {
+  DeviceDialog dialog(device_name_, this);
+  if (dialog.exec() == QDialog::Accepted) set_device_select(dialog.selection());
+}
+
+void MainWindow::refresh_recent() {
+  const QStringList files = recent_files();
+  recent_menu_->clear();
+  for (const QString& f : files) recent_menu_->addAction(f, this, [this, f] { openModel(f); });
+  recent_menu_->setEnabled(!files.isEmpty());
+  welcome_->setRecentFiles(files);
+}
+
+// [SECTION] shutdown ------------------------------------------------------------------------------
+void MainWindow::closeEvent(QCloseEvent* e) {
+  set_window_state("geometry", saveGeometry());
+  set_window_state("docks", saveState());
+  shutdown();
+  e->accept();
+}
+
+void MainWindow::shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (explorer_) {
+    explorer_->releaseRenderer();  // the surface draws with the engine's device: release it first
+    delete explorer_dock_->widget();
+    explorer_ = nullptr;
+  }
+  if (vulkan_.isValid()) vulkan_.destroy();  // adopted instance: Qt does not destroy it
+  host_.shutdown();
+}
+
+}  // namespace ds::app

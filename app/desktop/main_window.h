@@ -1,0 +1,103 @@
+// MainWindow: the DistilScope shell. Menus (File, Chat, View, Help), toolbar, status bar (device,
+// model, tokens/s, device memory), dock panels (conversations, sampling, explorer) around the chat,
+// and the start-up sequence: open the device, create the explorer surface on it, then open the
+// model given on the command line, else the default model, else the last one, else show the
+// welcome page. Errors from the engine are shown as readable, non-blocking message boxes.
+#pragma once
+#include <QMainWindow>
+#include <QVulkanInstance>
+
+#include <memory>
+
+#include "app/desktop/chat/chat_controller.h"
+#include "app/desktop/chat/chat_store.h"
+#include "app/desktop/engine_host.h"
+#include "app/desktop/explorer/explorer_data.h"
+
+class QDockWidget;
+class QLabel;
+class QMenu;
+class QStackedWidget;
+
+namespace ds::app {
+
+class ChatPanel;
+class ConversationSidebar;
+class ImGuiWindow;
+class SamplingPanel;
+class WelcomePage;
+
+struct StartOptions {
+  QString model;           // from the command line ("" : default, then last used)
+  QString device;          // from the command line ("" : the saved preference)
+  QString store_path;      // "" : the default store
+  bool show_dialogs = true;  // false in the automated end-to-end run (errors are recorded instead)
+};
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+ public:
+  explicit MainWindow(const StartOptions& options);
+  ~MainWindow() override;
+
+  EngineHost& host() { return host_; }
+  ChatController& chat() { return *controller_; }
+  ChatPanel* chatPanel() const { return chat_panel_; }
+  ImGuiWindow* explorer() const { return explorer_; }
+  ExplorerData& explorerData() { return data_; }
+  QDockWidget* explorerDock() const { return explorer_dock_; }
+  bool modelLoaded() const { return model_loaded_; }
+  bool welcomeVisible() const;
+  QStringList errors() const { return errors_; }  // every error shown (or recorded) so far
+  void openModel(const QString& path);
+  void showExplorerPanel(int panel);
+
+ signals:
+  void explorerReady();
+  void modelReady(const ds::app::ModelReport& model);
+  void errorShown(const QString& what, const QString& message);
+
+ protected:
+  void closeEvent(QCloseEvent* e) override;
+
+ private:
+  void build_menus();
+  void build_docks();
+  void build_status_bar();
+  void connect_engine();
+  void on_device(const DeviceReport& device, const VulkanShare& share);
+  void on_model(const ModelReport& model);
+  void on_stats(const EngineStats& stats);
+  void create_explorer(const DeviceReport& device, const VulkanShare& share);
+  void open_startup_model();
+  void ask_open_gguf();
+  void ask_open_hf();
+  void choose_device();
+  void show_error(const QString& what, const QString& message);
+  void refresh_recent();
+  void shutdown();
+
+  StartOptions options_;
+  EngineHost host_;
+  ChatStore store_;
+  std::unique_ptr<ChatController> controller_;
+  ExplorerData data_;
+  QVulkanInstance vulkan_;
+  ImGuiWindow* explorer_ = nullptr;  // owned by its container widget
+  QStackedWidget* pages_ = nullptr;
+  WelcomePage* welcome_ = nullptr;
+  ChatPanel* chat_panel_ = nullptr;
+  ConversationSidebar* sidebar_ = nullptr;
+  SamplingPanel* sampling_ = nullptr;
+  QDockWidget *conversations_dock_ = nullptr, *sampling_dock_ = nullptr, *explorer_dock_ = nullptr;
+  QMenu* recent_menu_ = nullptr;
+  QMenu* view_menu_ = nullptr;
+  QLabel *device_label_ = nullptr, *model_label_ = nullptr, *speed_label_ = nullptr, *memory_label_ = nullptr;
+  QString device_name_;
+  QString loading_path_;
+  bool model_loaded_ = false;
+  bool shut_down_ = false;
+  QStringList errors_;
+};
+
+}  // namespace ds::app
