@@ -5,6 +5,7 @@
 
 #include "distilscope/device.h"
 #include "model/gguf.h"
+#include "model/hybrid_config.h"
 #include "model/llama_config.h"
 #include "text/gguf_tokenizer.h"
 #include "train/trainer.h"
@@ -27,6 +28,7 @@ std::vector<uint8_t> bytes_of(Device& dev, const Tensor& t) {
 
 void write_header(GgufWriter& w, const LlamaParams& p, const TokenizerData& tok, const TrainState& s) {
   write_llama_config(w, p.config());
+  write_hybrid_gguf(w, p.config());
   write_tokenizer_gguf(w, tok);
   w.set_u32(kStep, uint32_t(s.step));
   w.set_u64(kSeed, s.seed);
@@ -48,6 +50,8 @@ void check_same_model(const ModelConfig& want, const ModelConfig& got, const std
   check("vocabulary", want.vocab, got.vocab);
   check("tied embeddings", want.tied_embeddings, got.tied_embeddings);
   check("qkv bias", want.qkv_bias, got.qkv_bias);
+  DS_CHECK(layout_letters(want) == layout_letters(got), path, ": the checkpoint's layer layout is ",
+           layout_letters(got), ", the run's model has ", layout_letters(want));
 }
 
 void read_f32(const GgufFile& f, const std::string& name, const Tensor& dst, Device& dev) {

@@ -27,9 +27,10 @@ class TrainGraph {
   void add(std::string name, RecordFn forward, RecordFn backward = {}) {
     nodes_.push_back({std::move(name), std::move(forward), std::move(backward)});
   }
-  void record_forward(vk::Recorder& rec) const {
+  // Every forward, or all but the node named `skip` (e.g. "loss": logits left as they are).
+  void record_forward(vk::Recorder& rec, const std::string& skip = {}) const {
     for (const TrainNode& n : nodes_)
-      if (n.forward) n.forward(rec);
+      if (n.forward && (skip.empty() || n.name != skip)) n.forward(rec);
   }
   void record_backward(vk::Recorder& rec) const {
     for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it)
