@@ -29,5 +29,6 @@ void add_pretrain(CLI::App& app);
 void add_tokenizer(CLI::App& app);
 void add_convert(CLI::App& app);
 void add_linearize(CLI::App& app);
+void add_distill(CLI::App& app);
 
 }  // namespace ds::cli

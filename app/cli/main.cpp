@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   ds::cli::add_pretrain(app);
   ds::cli::add_convert(app);
   ds::cli::add_linearize(app);
+  ds::cli::add_distill(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,55 +10,10 @@
 #include "util/error.h"
 #include "util/json.h"
 #include "util/json_parse.h"
+#include "train/json_section.h"
 
 namespace ds::train {
 namespace {
-
-// One object of the document: typed reads of optional keys (missing = keep the default), then
-// finish() refuses keys that were never read (typos would otherwise be silently ignored).
-class Section {
- public:
-  Section(const JsonRef& root, const char* key) {
-    if (auto r = root.opt(key)) {
-      if (!r->is_object()) r->fail_here("is not an object");
-      ref_ = *r;
-    }
-  }
-  template <class T>
-  void num(const char* key, T& v, double lo, double hi) {
-    auto r = find(key);
-    if (!r) return;
-    if constexpr (std::is_integral_v<T>) {
-      v = T(r->as_int(int64_t(lo), int64_t(hi)));
-    } else {
-      const double d = r->as_double();
-      if (!(d >= lo && d <= hi)) r->fail_here(cat("is ", d, ", expected a number in [", lo, ", ", hi, "]"));
-      v = T(d);
-    }
-  }
-  void flag(const char* key, bool& v) {
-    if (auto r = find(key)) v = r->as_bool();
-  }
-  void str(const char* key, std::string& v) {
-    if (auto r = find(key)) v = r->as_string();
-  }
-  void type(const char* key, DType& v) {
-    if (auto r = find(key)) v = parse_float_type(r->as_string(), cat(r->doc(), ": key '", r->path(), "'"));
-  }
-  void finish() const {
-    if (!ref_) return;
-    for (const auto& [k, r] : ref_->members())
-      if (!seen_.count(std::string(k))) r.fail_here("is not a known setting (see docs/training.md, Trainer)");
-  }
-
- private:
-  std::optional<JsonRef> find(const char* key) {
-    seen_.insert(key);
-    return ref_ ? ref_->opt(key) : std::nullopt;
-  }
-  std::optional<JsonRef> ref_;
-  std::set<std::string> seen_;
-};
 
 std::string resolve(const std::string& path, const std::string& base) {
   if (path.empty() || std::filesystem::path(path).is_absolute() || base.empty()) return path;
@@ -76,6 +31,21 @@ DType parse_float_type(const std::string& s, const std::string& what) {
   if (l == "f16") return DType::F16;
   if (l == "bf16") return DType::BF16;
   fail(what, " is '", s, "', expected f32, f16 or bf16");
+}
+
+OptimSpec parse_optim_section(const JsonRef& root) {
+  OptimSpec o_;
+  Section o(root, "optimizer");
+  o.num("lr", o_.lr, 0.0, 10.0);
+  o.num("min_lr", o_.min_lr, 0.0, 10.0);
+  o.num("warmup_steps", o_.warmup_steps, 0, 1 << 30);
+  o.num("beta1", o_.beta1, 0.0, 0.999999);
+  o.num("beta2", o_.beta2, 0.0, 0.999999);
+  o.num("eps", o_.eps, 0.0, 1.0);
+  o.num("weight_decay", o_.weight_decay, 0.0, 10.0);
+  o.num("max_grad_norm", o_.max_grad_norm, 0.0, 1e9);
+  o.finish();
+  return o_;
 }
 
 PretrainConfig parse_pretrain_config(const JsonRef& root, const std::string& base_dir) {
@@ -119,16 +89,7 @@ PretrainConfig parse_pretrain_config(const JsonRef& root, const std::string& bas
   t.type("weights", c.train.weights);
   t.finish();
 
-  Section o(root, "optimizer");
-  o.num("lr", c.optim.lr, 0.0, 10.0);
-  o.num("min_lr", c.optim.min_lr, 0.0, 10.0);
-  o.num("warmup_steps", c.optim.warmup_steps, 0, 1 << 30);
-  o.num("beta1", c.optim.beta1, 0.0, 0.999999);
-  o.num("beta2", c.optim.beta2, 0.0, 0.999999);
-  o.num("eps", c.optim.eps, 0.0, 1.0);
-  o.num("weight_decay", c.optim.weight_decay, 0.0, 10.0);
-  o.num("max_grad_norm", c.optim.max_grad_norm, 0.0, 1e9);
-  o.finish();
+  c.optim = parse_optim_section(root);
 
   Section e(root, "eval");
   e.num("interval", c.eval.interval, 0, 1 << 30);

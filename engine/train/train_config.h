@@ -78,6 +78,8 @@ struct PretrainConfig {
 PretrainConfig parse_pretrain_config(const JsonRef& root, const std::string& base_dir);
 PretrainConfig read_pretrain_config(const std::string& path);
 std::string to_json(const PretrainConfig& c);
+// The "optimizer" object of a document (also used by distillation plans); defaults where absent.
+OptimSpec parse_optim_section(const JsonRef& root);
 
 // The ModelConfig of the llama architecture the spec describes, for a vocabulary of `vocab` tokens.
 ModelConfig model_config(const ModelSpec& m, int vocab, int context);
