@@ -7,6 +7,7 @@ DS_PACKAGES=(
   g++ cmake ninja-build pkg-config git
   glslc libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools spirv-tools
   libcli11-dev libpcre2-dev libglm-dev libgtest-dev libsqlite3-dev zlib1g-dev libssl-dev
+  bible-kjv  # the default training corpus (scripts/corpus-kjv.sh)
   # desktop app (app/desktop, ui/): Qt 6 Widgets + its SVG icon plugin, Dear ImGui (with its Vulkan
   # backend), a font with Latin/Arabic glyphs for ImGui labels, Xvfb for the end-to-end test
   qt6-base-dev qt6-base-dev-tools libqt6svg6 libimgui-dev fonts-dejavu-core xvfb xauth

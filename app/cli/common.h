@@ -36,11 +36,14 @@ void add_run(CLI::App& app);
 void add_tokenize(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_synth(CLI::App& app);
+void add_pretrain(CLI::App& app);
+void add_tokenizer(CLI::App& app);
 void add_convert(CLI::App& app);
 void add_linearize(CLI::App& app);
 void add_trace(CLI::App& app);
 void add_compare(CLI::App& app);
 void add_sessions(CLI::App& app);
 void add_replay(CLI::App& app);
+void add_distill(CLI::App& app);
 
 }  // namespace ds::cli

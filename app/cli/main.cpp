@@ -19,12 +19,15 @@ int main(int argc, char** argv) {
   ds::cli::add_tokenize(app);
   ds::cli::add_bench(app);
   ds::cli::add_synth(app);
+  ds::cli::add_tokenizer(app);
+  ds::cli::add_pretrain(app);
   ds::cli::add_convert(app);
   ds::cli::add_linearize(app);
   ds::cli::add_trace(app);
   ds::cli::add_compare(app);
   ds::cli::add_sessions(app);
   ds::cli::add_replay(app);
+  ds::cli::add_distill(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

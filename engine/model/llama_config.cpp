@@ -81,6 +81,22 @@ ModelConfig read_llama_config(const GgufFile& f) {
   return c;
 }
 
+void write_llama_config(GgufWriter& w, const ModelConfig& c) {
+  const std::string a = c.arch + ".";
+  w.set_string("general.architecture", c.arch);
+  w.set_string("general.name", c.name);
+  w.set_u32(a + "block_count", uint32_t(c.n_layers));
+  w.set_u32(a + "embedding_length", uint32_t(c.d_model));
+  w.set_u32(a + "feed_forward_length", uint32_t(c.ffn_dim));
+  w.set_u32(a + "attention.head_count", uint32_t(c.n_heads));
+  w.set_u32(a + "attention.head_count_kv", uint32_t(c.n_kv_heads));
+  w.set_u32(a + "context_length", uint32_t(c.context_train));
+  w.set_f32(a + "attention.layer_norm_rms_epsilon", c.norm_eps);
+  w.set_f32(a + "rope.freq_base", c.rope.theta);
+  w.set_u32(a + "rope.dimension_count", uint32_t(c.head_dim));
+  if (c.head_dim != c.d_model / c.n_heads) w.set_u32(a + "attention.key_length", uint32_t(c.head_dim));
+}
+
 std::vector<TensorSpec> llama_tensor_specs(const ModelConfig& c) {
   using U = uint64_t;
   std::vector<TensorSpec> s;

@@ -13,6 +13,9 @@ namespace ds {
 
 bool is_llama_family(const std::string& arch);
 ModelConfig read_llama_config(const GgufFile& f);
+// The inverse for writers: general.architecture, general.name and the <arch>.* hyper-parameter keys that
+// read_llama_config reads (no rope scaling; vocab comes from the tensors).
+void write_llama_config(GgufWriter& w, const ModelConfig& c);
 
 // Expected tensors of the model (GGUF names and ne order), per layer by its kind.
 struct TensorSpec {

@@ -97,6 +97,7 @@ ModelSummary inspect_model(const std::string& path) {
   std::map<std::string, bool> used;
   for (const auto& spec : llama_tensor_specs(s.config)) used[spec.name] = spec.matrix;
   for (const auto& t : src->tensors()) {
+    if (t.name.starts_with("train.")) continue;  // optimizer state of a training checkpoint: not loaded
     auto it = used.find(t.name);
     if (it == used.end() && t.name != "rope_freqs.weight") continue;  // HF tensors the model does not use
     const bool matrix = it != used.end() && it->second;

@@ -71,4 +71,26 @@ std::vector<StageEval> Store::list_stage_evals(int64_t run_id) {
   return out;
 }
 
+void Store::resume_training_run(int64_t run_id, int32_t stage, int32_t step) {
+  transaction([&] {
+    store::Db& db = impl_->use();
+    db.prepare("UPDATE runs SET status = ?, finished_at = NULL, error = '' WHERE id = ?")
+        .bind_all(to_string(RunStatus::Running), run_id)
+        .run();
+    DS_CHECK(db.changes() == 1, "[store] no run ", run_id, " to resume");
+    db.prepare("DELETE FROM train_steps WHERE run_id = ?1 AND (stage > ?2 OR (stage = ?2 AND step > ?3))")
+        .bind_all(run_id, stage, step)
+        .run();
+    db.prepare("DELETE FROM stage_evals WHERE run_id = ?1 AND (stage > ?2 OR (stage = ?2 AND step > ?3))")
+        .bind_all(run_id, stage, step)
+        .run();
+  });
+}
+
+void Store::set_run_model(int64_t run_id, int64_t model_id) {
+  store::Db& db = impl_->use();
+  db.prepare("UPDATE runs SET model_id = ? WHERE id = ?").bind_all(model_id, run_id).run();
+  DS_CHECK(db.changes() == 1, "[store] no run ", run_id);
+}
+
 }  // namespace ds

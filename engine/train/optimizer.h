@@ -57,6 +57,11 @@ class AdamW {
   void prepare_step(float lr, float grad_scale = 1.0f);
 
   int steps() const { return step_; }
+  // Checkpoints: the moments of tensor ti of group gi (trainable groups only), and setting the step count a
+  // resumed run continues from (the bias corrections depend on it).
+  const Tensor& moment_m(size_t gi, size_t ti) const { return moments_.at(gi).at(ti).m; }
+  const Tensor& moment_v(size_t gi, size_t ti) const { return moments_.at(gi).at(ti).v; }
+  void set_steps(int steps) { step_ = steps; }
   float last_grad_norm() const;  // after the submit: sqrt of the global squared norm (raw gradients)
   const std::vector<ParamGroup>& groups() const { return groups_; }
   const AdamWConfig& config() const { return cfg_; }

@@ -107,6 +107,11 @@ class Store {
   std::vector<TrainStep> list_train_steps(int64_t run_id, std::optional<int32_t> stage = std::nullopt);
   int64_t append_stage_eval(const StageEval& e);
   std::vector<StageEval> list_stage_evals(int64_t run_id);
+  // Resuming a training run from a checkpoint taken after `step` of `stage`: deletes the steps and evaluations
+  // the interrupted process recorded after it (in that stage and later ones) and marks the run running again.
+  void resume_training_run(int64_t run_id, int32_t stage, int32_t step);
+  // Points a run at the model it produced or ran (e.g. a training run's exported model).
+  void set_run_model(int64_t run_id, int64_t model_id);
 
   // Everything recorded for a run, read in one snapshot.
   RunReplay load_run(int64_t id);

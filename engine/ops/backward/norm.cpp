@@ -32,13 +32,16 @@ void rms_norm_backward(vk::Recorder& rec, const Tensor& x, const Tensor& w, cons
   for (const Tensor* t : {&x, &dy, &dx, &rstd}) check_type(op, *t, DType::F32);
   check_same_shape(op, x, dy);
   check_same_shape(op, x, dx);
-  DS_CHECK(bool(w) == bool(dw), "[rms_norm_backward] weight ", w ? w.name : "(none)", " and its gradient ",
-           dw ? dw.name : "(none)", " must both be given or both be empty");
+  DS_CHECK(w || !dw, "[rms_norm_backward] gradient ", dw.name, " given without a weight");
   if (w) {
     check_type(op, w, DType::F32);
+    DS_CHECK(w.n_elements() == x.ne[0], "[rms_norm_backward] weight ", w.name, " (", w.n_elements(),
+             ") must match rows of ", x.ne[0]);
+  }
+  if (dw) {
     check_type(op, dw, DType::F32);
-    DS_CHECK(w.n_elements() == x.ne[0] && dw.n_elements() == x.ne[0], "[rms_norm_backward] weight ", w.name, " (",
-             w.n_elements(), ") and gradient ", dw.name, " (", dw.n_elements(), ") must match rows of ", x.ne[0]);
+    DS_CHECK(dw.n_elements() == x.ne[0], "[rms_norm_backward] gradient ", dw.name, " (", dw.n_elements(),
+             ") must match rows of ", x.ne[0]);
   }
   DS_CHECK(rstd.n_elements() >= x.rows(), "[rms_norm_backward] scratch ", rstd.name, " holds ", rstd.n_elements(),
            " values, need one per row (", x.rows(), ")");
@@ -49,7 +52,7 @@ void rms_norm_backward(vk::Recorder& rec, const Tensor& x, const Tensor& w, cons
   auto& p = rec.device().pipeline("rms_norm_backward", 5, sizeof pc, {256});
   auto [gx, gy] = grid_2d(x.rows());
   rec.dispatch(p, {x.buf, w ? w.buf : x.buf, dy.buf, dx.buf, rstd.buf}, 0b11000, &pc, gx, gy, 1, op);
-  if (w) dispatch_columns(rec, "sum_rows_weighted", dy, x, rstd, dw, mode.accumulate_params);
+  if (dw) dispatch_columns(rec, "sum_rows_weighted", dy, x, rstd, dw, mode.accumulate_params);
 }
 
 void sum_rows(vk::Recorder& rec, const Tensor& a, const Tensor& out, bool accumulate) {

@@ -10,7 +10,7 @@ class Recorder;
 namespace ops {
 
 // Forward: y = x / sqrt(mean(x^2) + eps) * w.  x, dy, dx: F32 [n, rows]; w, dw: F32 [n] (both empty for a
-// norm without weight); rstd: F32 [rows] scratch (receives 1 / sqrt(mean(x^2) + eps) per row).
+// norm without weight; dw alone empty for a frozen weight); rstd: F32 [rows] scratch (receives 1 / sqrt(mean(x^2) + eps) per row).
 // dx must not overlap x or dy. Deterministic: dw sums the rows in order, one invocation per column.
 void rms_norm_backward(vk::Recorder& rec, const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
                        const Tensor& dw, const Tensor& rstd, float eps, const GradMode& mode = {});
