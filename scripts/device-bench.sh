@@ -2,7 +2,7 @@
 # Benchmarks on a machine with a real GPU (used with the `device` tool on the H200): expects x86-64
 # binaries built here in .devbin/ (static libstdc++, shared libs in .devbin/lib) and the Vulkan
 # loader debs in .gl/. Writes logs to $OUT (or ./bench-out). Usage: scripts/device-bench.sh [what...]
-# what: smoke | models | bench | kernels | hybrid | probes  (default: smoke models bench kernels)
+# what: smoke | models | bench | kernels | hybrid | probes | defaults  (default: smoke models bench kernels)
 # hybrid: the 1B-shaped teacher against its 50 % / 75 % Mamba and linear students (synth --replace),
 #         decode tokens/s at depths 1k, 8k, 32k and the student/teacher ratios (docs/performance.md).
 set -uo pipefail
@@ -11,11 +11,11 @@ OUT="${OUT:-$PWD/bench-out}"
 mkdir -p "$OUT"
 for f in .gl/*.deb; do dpkg -x "$f" / 2>/dev/null; done
 ldconfig
-export LD_LIBRARY_PATH="$PWD/.devbin/lib:${LD_LIBRARY_PATH:-}"
+export LD_LIBRARY_PATH="$PWD/${DS_BIN:-.devbin}/lib:${LD_LIBRARY_PATH:-}"
 if ! ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1; then
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 fi
-B=.devbin
+B=${DS_BIN:-.devbin}
 M=/tmp/models
 mkdir -p $M
 what="${*:-smoke models bench kernels}"
@@ -57,6 +57,10 @@ for w in $what; do
       $B/distilscope-cli bench $M/llama1b-f16.gguf --prompt-len 512 -n 128 --depths 0,1024,8192 --reps 3 --probe-layer 8 2>&1 | tee -a "$OUT/summary.txt"
       log "probe overhead llama1b-f16, layer 8, all heads, logit lens"
       $B/distilscope-cli bench $M/llama1b-f16.gguf --prompt-len 512 -n 128 --depths 1024 --reps 3 --probe-layer 8 --probe-lens 2>&1 | grep -E 'decode|probes' | tee -a "$OUT/summary.txt" ;;
+    defaults)  # the embedded default models (assets/models): decode at 512 and 4k context
+      log "default models"
+      st=(); for f in assets/models/student-*.gguf; do st+=(--student "$f"); done
+      $B/distilscope-cli bench assets/models/teacher.gguf "${st[@]}" --prompt-len 128 -n 128 --depths 512,4096 --reps 3 2>&1 | tee -a "$OUT/summary.txt" ;;
     sweep)
       log "matmul sweep"; $B/ds_bench_matmul --sweep 2>&1 | tail -60 | tee -a "$OUT/summary.txt" ;;
     kernels)
