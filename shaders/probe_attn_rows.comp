@@ -30,20 +30,7 @@ shared vec4 q_sh[HD / 4];
 
 const float MASKED = -1.0e30;
 
-// The i-th set bit of the 128-bit head mask.
-uint captured_head(uint i) {
-  uint masks[4] = uint[4](p.head_mask0, p.head_mask1, p.head_mask2, p.head_mask3);
-  for (uint w = 0; w < 4; ++w) {
-    uint m = masks[w];
-    uint n = bitCount(m);
-    if (i < n) {
-      for (; i > 0; --i) m &= m - 1;
-      return w * 32 + findLSB(m);
-    }
-    i -= n;
-  }
-  return 0;
-}
+#include "probe_heads.glsl"
 
 void main() {
   const uint tid = gl_LocalInvocationID.x;

@@ -285,8 +285,62 @@ struct ProbeCopyPush {
   uint pad;
 };
 
+// probe_history.comp: a pass's n_cols columns of `rows` words stored at columns n_past.. (step[0]) of a
+// history of `capacity` columns (what a mixer layer's implied-attention rows read; columns past it dropped).
+struct ProbeHistoryPush {
+  uint rows;
+  uint n_cols;
+  uint capacity;
+  uint pad;
+};
+
+// probe_linmix_rows.comp: implied attention of a `linear` mixer layer (captured heads of the mask), for the
+// pass's first queries at positions n_past + t, over the post-RoPE key history [head_dim, n_kv, capacity].
+struct ProbeLinmixRowsPush {
+  uint n_heads;
+  uint n_kv;
+  uint n_fm_q;
+  uint n_state;
+  uint window;        // N (0: pure linear attention)
+  float scale;        // window score scale
+  uint flags;         // LINMIX_WINDOW_FACTOR | LINMIX_AFFINE
+  uint capacity;      // columns of the key history
+  uint max_keys;      // keys stored per row (the row stride)
+  uint query_stride;  // rows per captured head in the output
+  uint out_offset;
+  uint frame_words;
+  uint head_mask0;
+  uint head_mask1;
+  uint head_mask2;
+  uint head_mask3;
+};
+
+// mamba_attention.comp with PROBE=1: the same maps for the pass's first queries (positions n_past + t), over the
+// zxbc / dt history [.., capacity], heads of channels_per_head channels chosen by the mask, into ring rows.
+struct ProbeMambaRowsPush {
+  uint d_inner;
+  uint d_xb;
+  uint repeat;
+  uint has_dt_bias;
+  uint capacity;      // columns of the zxbc / dt history
+  uint max_keys;
+  uint query_stride;
+  uint out_offset;
+  uint frame_words;
+  uint pad0;
+  uint pad1;
+  uint pad2;
+  uint head_mask0;
+  uint head_mask1;
+  uint head_mask2;
+  uint head_mask3;
+};
+
 #ifdef __cplusplus
 static_assert(sizeof(ProbeAttnPush) == 64);
+static_assert(sizeof(ProbeHistoryPush) == 16);
+static_assert(sizeof(ProbeLinmixRowsPush) == 64);
+static_assert(sizeof(ProbeMambaRowsPush) == 64);
 static_assert(sizeof(ProbeStatsPush) == 32);
 static_assert(sizeof(ProbeLogitsPush) == 32);
 static_assert(sizeof(ProbeComparePush) == 40);

@@ -1,7 +1,8 @@
 // The probe subcommands as a user meets them (real subprocesses): `trace` stores a run and writes JSON,
 // CSV and PNG heatmaps (valid PNGs, one per layer/head, rows summing to 1); `sessions` lists the runs;
 // `replay` prints them from the store alone, its JSON equal to the live export; `compare` prints per-token
-// rows and a per-layer summary (a model against itself: KL 0, 100% agreement); `bench --probe-layer` prints
+// rows and a per-layer summary (a model against itself: KL 0, 100% agreement); a hybrid's mixer layers show
+// implied attention in trace and compare; `bench --probe-layer` prints
 // both speeds; bad input is a one-line error. The same on stories260K when ../shared has it.
 #include <cmath>
 #include <fstream>
@@ -86,6 +87,47 @@ TEST(CliProbes, TraceStoresExportsAndReplays) {
   ASSERT_EQ(rep_png.exit_code, 0) << rep_png.err;
   EXPECT_EQ(test::read_bytes(dir / "png2/layer1_head2.png"), test::read_bytes(dir / "png/layer1_head2.png"));
   EXPECT_NE(rep_png.out.find("hello there"), std::string::npos) << rep_png.out;
+}
+
+// A hybrid (A L M): the mixer layers' maps are implied attention (JSON "implied", rows summing to 1, heatmaps),
+// kept through the store; compare names the student's mixer layers next to their JS.
+TEST(CliProbes, HybridTraceAndCompareShowImpliedAttention) {
+  test::TempDir dir;
+  SyntheticSpec spec;
+  spec.config = llama_like(3, 64, 4, 2, 128, 320);
+  spec.scale = 0.08f;
+  const std::string hybrid = dir / "hybrid.gguf", teacher = dir / "teacher.gguf", db = dir / "db.sqlite";
+  write_synthetic_model(teacher, spec);
+  set_hybrid_layout(spec.config, {LayerKind::Attention, LayerKind::Linear, LayerKind::Mamba}, 8, 3);
+  spec.seed = 2;
+  write_synthetic_model(hybrid, spec);
+  auto r = run_cli("trace " + hybrid + " -p 'hello there' -n 4 --heads 1 --db " + db + " --png " + (dir / "png") +
+                   " --json " + (dir / "t.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("wrote 3 heatmaps"), std::string::npos) << r.out;
+  const std::string text = test::read_bytes(dir / "t.json");
+  const JsonValue doc = parse_json(text, "t.json");
+  const JsonRef j(doc, "t.json");
+  ASSERT_EQ(j.get("attention").size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const JsonRef m = j.get("attention").at(i);
+    EXPECT_EQ(m.get("implied").as_bool(), m.get("layer").as_double() != 0) << "layer " << i;
+    const JsonRef rows = m.get("rows");
+    for (size_t q = 0; q < rows.size(); ++q) {
+      double sum = 0;
+      for (size_t k = 0; k < rows.at(q).size(); ++k) sum += rows.at(q).at(k).as_double();
+      EXPECT_NEAR(sum, 1.0, 1e-5) << "layer " << i << " query " << q;
+    }
+  }
+  EXPECT_GT(png_size(dir / "png/layer2_head1.png").first, 200u);
+  auto rep = run_cli("replay 1 --json --db " + db);
+  ASSERT_EQ(rep.exit_code, 0) << rep.err;
+  EXPECT_EQ(rep.out, text + "\n") << "implied maps replay as they were";
+
+  auto c = run_cli("compare " + teacher + " " + hybrid + " -p 'hello there' -n 4 --db " + db);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_NE(c.out.find("linear (implied)"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("mamba (implied)"), std::string::npos) << c.out;
 }
 
 TEST(CliProbes, TraceCsvAndNoStore) {

@@ -1,7 +1,8 @@
 // Teacher-student pairs end to end: a model against itself gives KL 0, agreement 1, residual cosine 1 and
-// attention JS 0 at every token and layer; a student with other weights gives KL > 0 where every GPU
-// figure (KL both ways, entropies, agreement, top-k overlap, p(token), per-layer cosine and JS) matches
-// the CPU reference computed from the two reference models on the teacher's greedy text; models with
+// attention JS 0 at every token and layer (a hybrid's mixer layers too, by their implied attention); a student
+// with other weights (attention-only or hybrid) gives KL > 0 where every GPU figure (KL both ways, entropies,
+// agreement, top-k overlap, p(token), per-layer cosine and JS) matches the CPU reference computed from the two
+// reference models on the teacher's greedy text; models with
 // different tokenizers are refused naming both files.
 #include <cmath>
 
@@ -20,9 +21,12 @@ namespace {
 constexpr int kLayers = 3, kD = 64, kHeads = 4;
 const std::vector<int32_t> kPrompt = {1, 40, 41, 42, 200, 201};
 
-std::string write_model(const test::TempDir& dir, const std::string& name, uint64_t seed, int vocab = 320) {
+// layout: empty = all attention; else a hybrid (mamba d_state 8, linear window 2).
+std::string write_model(const test::TempDir& dir, const std::string& name, uint64_t seed, int vocab = 320,
+                        const std::vector<LayerKind>& layout = {}) {
   SyntheticSpec spec;
   spec.config = llama_like(kLayers, kD, kHeads, 2, 128, vocab);
+  if (!layout.empty()) set_hybrid_layout(spec.config, layout, 8, 2);
   spec.type = DType::F32;
   spec.seed = seed;
   spec.scale = 0.08f;
@@ -31,9 +35,9 @@ std::string write_model(const test::TempDir& dir, const std::string& name, uint6
   return path;
 }
 
-TEST(Pair, ModelAgainstItselfAgreesExactly) {
-  test::TempDir dir;
-  const std::string path = write_model(dir, "a.gguf", 1);
+const std::vector<LayerKind> kHybrid = {LayerKind::Linear, LayerKind::Attention, LayerKind::Mamba};
+
+void expect_self_agreement(const std::string& path) {
   auto a = Model::load(test::device(), path);
   auto b = Model::load(test::device(), path);
   Pair pair(*a, *b);
@@ -66,15 +70,26 @@ TEST(Pair, ModelAgainstItselfAgreesExactly) {
   EXPECT_EQ(snap.tokens.front().position, int(kPrompt.size()) - 1);
 }
 
-TEST(Pair, StudentDivergenceMatchesReference) {
+TEST(Pair, ModelAgainstItselfAgreesExactly) {
   test::TempDir dir;
-  const std::string tpath = write_model(dir, "teacher.gguf", 1), spath = write_model(dir, "student.gguf", 2);
+  expect_self_agreement(write_model(dir, "a.gguf", 1));
+}
+
+// Mixer layers compare their implied attention: against itself a hybrid gives JS 0 there too.
+TEST(Pair, HybridAgainstItselfAgreesExactly) {
+  test::TempDir dir;
+  expect_self_agreement(write_model(dir, "hybrid.gguf", 1, 320, kHybrid));
+}
+
+// Every GPU figure of the pair against the two reference models run over the teacher's text.
+void expect_reference_divergence(const std::string& tpath, const std::string& spath) {
   auto teacher = Model::load(test::device(), tpath);
   auto student = Model::load(test::device(), spath);
   constexpr int kGen = 10;
   PairOptions opts;
   opts.div_topk = 8;
   Pair pair(*teacher, *student, opts);
+  ASSERT_TRUE(pair.measures_js());
   const auto snap = pair.run_tokens(kPrompt, kGen);
   ASSERT_EQ(snap.tokens.size(), size_t(kGen));
 
@@ -121,6 +136,19 @@ TEST(Pair, StudentDivergenceMatchesReference) {
     }
   }
   EXPECT_GT(kl_sum / kGen, 1e-3) << "a student with other weights must diverge";
+}
+
+TEST(Pair, StudentDivergenceMatchesReference) {
+  test::TempDir dir;
+  expect_reference_divergence(write_model(dir, "teacher.gguf", 1), write_model(dir, "student.gguf", 2));
+}
+
+// An attention teacher against a hybrid student: per-layer JS of the teacher's attention rows against the
+// student's implied attention (linear layer 0, mamba layer 2) matches the reference.
+TEST(Pair, HybridStudentDivergenceMatchesReference) {
+  test::TempDir dir;
+  expect_reference_divergence(write_model(dir, "teacher.gguf", 1),
+                              write_model(dir, "student.gguf", 2, 320, kHybrid));
 }
 
 TEST(Pair, DifferentTokenizersAreRefusedNamingBothModels) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "utf8.h"
+#include "util/error.h"
 #include "util/json.h"
 #include "util/utf8.h"
 
@@ -73,9 +74,13 @@ void print_divergence_summary(std::FILE* out, const DivergenceSnapshot& s) {
                100 * agree / n);
   const LayerMeans m = layer_means(s);
   if (m.cos.empty()) return;
-  std::fprintf(out, "layer  mean residual cosine  mean attention JS\n");
+  // A student mixer layer's JS is against its implied attention (linear kernel weights, unrolled Mamba scan).
+  std::fprintf(out, "layer  student            mean residual cosine  mean attention JS\n");
   for (size_t l = 0; l < m.cos.size(); ++l) {
-    std::fprintf(out, "%5zu  %20s  %17s\n", l, m.n_cos[l] ? std::to_string(m.cos[l] / m.n_cos[l]).c_str() : "-",
+    const LayerKind k = l < s.student_layout.size() ? s.student_layout[l] : LayerKind::Attention;
+    const std::string kind = k == LayerKind::Attention ? "attention" : cat(layer_kind_name(k), " (implied)");
+    std::fprintf(out, "%5zu  %-17s  %20s  %17s\n", l, kind.c_str(),
+                 m.n_cos[l] ? std::to_string(m.cos[l] / m.n_cos[l]).c_str() : "-",
                  m.n_js[l] ? std::to_string(m.js[l] / m.n_js[l]).c_str() : "-");
   }
 }

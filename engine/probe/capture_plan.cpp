@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <set>
 
+#include "model/hybrid_config.h"
 #include "probe/frame_ops.h"
+#include "probe/mixer_rows.h"
 #include "probe/logits_top.h"
 #include "util/error.h"
 
@@ -21,6 +23,27 @@ uint32_t fnv1a(uint32_t h, uint32_t v) {
 }
 
 }  // namespace
+
+std::string rows_unsupported(const ModelConfig& m, int l) {
+  switch (m.layer_kind(l)) {
+    case LayerKind::Attention:
+      if (m.head_dim % 4 != 0 || m.head_dim > 256)
+        return cat("attention rows need head_dim a multiple of 4 up to 256, the model has ", m.head_dim);
+      break;
+    case LayerKind::Linear:
+      if (m.head_dim > 256 || m.hybrid.linear.features > 256)
+        return cat("implied attention of linear layer ", l, " needs head_dim and features up to 256, the model has ",
+                   m.head_dim, " and ", m.hybrid.linear.features);
+      break;
+    case LayerKind::Mamba:
+      if (mamba_channels_per_head(mamba_dims(m), m.n_heads) == 0)
+        return cat("implied attention of mamba layer ", l, " is reduced to the model's ", m.n_heads,
+                   " attention heads, which needs d_inner ", m.hybrid.d_inner, " divisible by ", m.n_heads,
+                   " with at most 512 channels per head");
+      break;
+  }
+  return {};
+}
 
 const LayerSections* FrameLayout::find(int layer) const {
   for (const auto& s : layers)
@@ -70,14 +93,14 @@ FrameLayout plan_frame(const CapturePlan& plan, const ModelConfig& m) {
   }
   if (f.heads.empty())
     for (int h = 0; h < m.n_heads; ++h) f.heads.push_back(h);
-  const bool any_attention = std::any_of(p.layers.begin(), p.layers.end(),
-                                         [&](int l) { return m.layer_kind(l) == LayerKind::Attention; });
-  if (p.attention_rows && any_attention) {
+  if (p.attention_rows && !p.layers.empty())
     DS_CHECK(m.n_heads <= 128, "[capture plan] attention rows capture models of at most 128 heads; this one has ",
              m.n_heads);
-    DS_CHECK(m.head_dim % 4 == 0 && m.head_dim <= 256, "[capture plan] attention rows need head_dim a multiple of 4 "
-             "up to 256, the model has ", m.head_dim);
-  }
+  for (int l : p.layers)
+    if (p.attention_rows) {
+      const std::string why = rows_unsupported(m, l);
+      DS_CHECK(why.empty(), "[capture plan] ", why);
+    }
   DS_CHECK(!p.logit_lens || m.vocab > 0, "[capture plan] logit lens requested but the model has no vocabulary");
   DS_CHECK(!p.divergence || m.vocab > 0, "[capture plan] divergence requested but the model has no vocabulary");
 
@@ -94,7 +117,7 @@ FrameLayout plan_frame(const CapturePlan& plan, const ModelConfig& m) {
     LayerSections s;
     s.layer = l;
     s.kind = m.layer_kind(l);
-    if (p.attention_rows && s.kind == LayerKind::Attention) s.attn_rows = take(f.heads.size() * q * p.max_context);
+    if (p.attention_rows) s.attn_rows = take(f.heads.size() * q * p.max_context);
     if (p.activation_stats) s.stats = take(q * f.stats_layout().block_words());
     if (p.logit_lens) s.lens = take(q * lens_block_words(p.lens_top));
     if (p.save_residual) s.residual = take(q * uint64_t(m.d_model));

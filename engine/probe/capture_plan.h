@@ -5,6 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "distilscope/model_config.h"
@@ -15,7 +16,8 @@ namespace ds::probe {
 struct CapturePlan {
   std::vector<int> layers;       // captured layers; frame sections follow this order
   std::vector<int> heads;        // captured heads of attention layers; empty = all heads
-  bool attention_rows = true;    // softmax rows of the captured heads (attention layers; at most 128 heads)
+  bool attention_rows = true;    // softmax rows of the captured heads (at most 128 heads); for mixer layers their
+                                 // implied attention on the same axes (mixer_rows.h)
   bool activation_stats = true;  // per layer: residual norm, top channels, histogram
   bool sublayer_norms = true;    // with activation_stats: mixer-out and MLP-out norms too (those tensors needed)
   bool logit_lens = false;       // per layer: top tokens of lm_head(final_norm(residual))
@@ -38,7 +40,7 @@ constexpr uint32_t k_absent = 0xffffffffu;  // section not in the frame
 struct LayerSections {
   int layer = 0;
   LayerKind kind = LayerKind::Attention;
-  uint32_t attn_rows = k_absent;  // F32 [max_context, max_queries, n_captured_heads]
+  uint32_t attn_rows = k_absent;  // F32 [max_context, max_queries, n_captured_heads]; implied rows for mixers
   uint32_t stats = k_absent;      // max_queries stat blocks (StatsLayout::block_words each)
   uint32_t lens = k_absent;       // max_queries lens blocks (lens_block_words)
   uint32_t residual = k_absent;   // F32 [d_model, max_queries]
@@ -60,6 +62,9 @@ struct FrameLayout {
   uint32_t row_group_words() const { return uint32_t(plan.max_queries) * uint32_t(plan.max_context); }
   uint64_t frame_bytes() const { return uint64_t(frame_words) * 4; }
 };
+
+// Why rows of layer l (attention, or a mixer's implied attention) cannot be captured; empty when they can.
+std::string rows_unsupported(const ModelConfig& model, int layer);
 
 // Validates the plan against the model ("layer 7 requested but the model has 5 layers") and lays out a
 // frame: header, token ids, then per captured layer rows / stats / lens / residual / compare, then

@@ -72,6 +72,33 @@ void Capturer::attention(vk::Recorder& rec, int layer, const Tensor& q, const Te
   mark(layer, "attention rows");
 }
 
+MixerRowsArgs Capturer::rows_args(const char* hook, int64_t rows) const {
+  const FrameLayout& f = ring_.layout();
+  return {f.heads, f.plan.max_context, queries(hook, rows), f.plan.max_queries};
+}
+
+void Capturer::linear_implied(vk::Recorder& rec, int layer, const Tensor& q, const Tensor& k_history,
+                              const ops::LinearMixerWeights& w, int window, bool affine, const Tensor& step) {
+  const LayerSections& s = sections("linear_implied", layer);
+  if (s.attn_rows == k_absent) return;
+  DS_CHECK(s.kind == LayerKind::Linear, "[capture] layer ", layer, " is not a linear layer");
+  linear_implied_rows(rec, q, k_history, w, window, affine, step, ring_.index(), rows_args("linear_implied", q.ne[2]),
+                      ring_.at(s.attn_rows));
+  mark(layer, "attention rows");
+}
+
+void Capturer::mamba_implied(vk::Recorder& rec, int layer, int64_t n, const Tensor& zxbc_history,
+                             const Tensor& dt_history, const ops::MambaWeights& w, const MambaDims& dims,
+                             const Tensor& step) {
+  const LayerSections& s = sections("mamba_implied", layer);
+  if (s.attn_rows == k_absent) return;
+  DS_CHECK(s.kind == LayerKind::Mamba, "[capture] layer ", layer, " is not a mamba layer");
+  const int cph = mamba_channels_per_head(dims, ring_.layout().n_heads);
+  mamba_implied_rows(rec, zxbc_history, dt_history, w, dims, cph, step, ring_.index(), rows_args("mamba_implied", n),
+                     ring_.at(s.attn_rows));
+  mark(layer, "attention rows");
+}
+
 void Capturer::mixer_out(vk::Recorder& rec, int layer, const Tensor& out) {
   const LayerSections& s = sections("mixer_out", layer);
   if (s.stats == k_absent || !ring_.layout().plan.sublayer_norms) return;

@@ -8,6 +8,9 @@
 #include <string>
 #include <utility>
 
+#include "ops/linear_mixer.h"
+#include "ops/mamba.h"
+#include "probe/mixer_rows.h"
 #include "probe/ring.h"
 
 namespace ds {
@@ -36,6 +39,12 @@ class Capturer {
   void begin(vk::Recorder& rec, const Tensor& step, const Tensor& ids);
   // After the layer's KV store: q F32 [head_dim, n_heads, n] post-RoPE; k_cache F16 [head_dim, n_ctx, n_kv].
   void attention(vk::Recorder& rec, int layer, const Tensor& q, const Tensor& k_cache, const Tensor& step);
+  // After a mixer layer's mixer node, its history appended (mixer_history.h): implied attention rows into the
+  // layer's attention-row section. linear: q F32 [head_dim, n_heads, n] post-RoPE of this pass; mamba: n tokens.
+  void linear_implied(vk::Recorder& rec, int layer, const Tensor& q, const Tensor& k_history,
+                      const ops::LinearMixerWeights& w, int window, bool affine, const Tensor& step);
+  void mamba_implied(vk::Recorder& rec, int layer, int64_t n, const Tensor& zxbc_history, const Tensor& dt_history,
+                     const ops::MambaWeights& w, const MambaDims& dims, const Tensor& step);
   // The mixer (attention) output and the MLP output added to the residual, F32 [d_model, n]: their norms.
   void mixer_out(vk::Recorder& rec, int layer, const Tensor& out);
   void mlp_out(vk::Recorder& rec, int layer, const Tensor& out);
@@ -53,6 +62,7 @@ class Capturer {
  private:
   const LayerSections& sections(const char* hook, int layer) const;
   int queries(const char* hook, int64_t rows) const;
+  MixerRowsArgs rows_args(const char* hook, int64_t rows) const;
   void mark(int layer, const char* what);
 
   Ring& ring_;

@@ -74,6 +74,7 @@ Frame parse_frame(const FrameLayout& f, std::span<const uint32_t> words) {
         m.layer = s.layer;
         m.head = f.heads[i];
         m.kind = s.kind;
+        m.implied = s.kind != LayerKind::Attention;
         m.query_begin = fr.n_past;
         m.n_queries = nq;
         m.n_keys = n_keys;

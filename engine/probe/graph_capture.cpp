@@ -26,11 +26,50 @@ Tensor find_step(const Graph& g) {
   for (const OpNode& n : g.nodes()) {
     if (n.kind == OpKind::Attention || n.kind == OpKind::KvStore) return n.aux;
     if (n.kind == OpKind::RopeStore) return n.in[5];
+    if (n.kind == OpKind::LinearMixer) return n.aux;
   }
   fail("[capture] the graph has no attention or cache-store node to take the step tensor from");
 }
 
+// After a mixer node of a layer that keeps history: the pass's keys (linear) or zxbc and dt (mamba) appended.
+void append_history(Graph& out, const OpNode& node, const MixerHistory::Layer& h, const Tensor& step) {
+  if (node.kind == OpKind::LinearMixer) {
+    const Tensor k = node.in[1];
+    const Tensor hist = h.k;
+    DS_CHECK(hist, "[capture] ", node.name, ": layer ", h.layer, " keeps no key history");
+    out.capture(node.name + ".history",
+                [k, hist, step](vk::Recorder& r) { store_history(r, k, k.ne[2], step, hist); });
+  } else {
+    const Tensor zxbc = node.in[0], dt = node.in[1], zh = h.zxbc, dh = h.dt;
+    DS_CHECK(zh && dh, "[capture] ", node.name, ": layer ", h.layer, " keeps no zxbc / dt history");
+    out.capture(node.name + ".history", [zxbc, dt, zh, dh, step](vk::Recorder& r) {
+      store_history(r, zxbc, zxbc.ne[1], step, zh);
+      store_history(r, dt, dt.ne[1], step, dh);
+    });
+  }
+}
+
+// The history entry of a mixer node ("blk.N.lin_mix" / "blk.N.ssm_scan"), or null.
+const MixerHistory::Layer* mixer_history(const MixerHistory* history, const OpNode& node, int layer,
+                                         std::string_view what) {
+  if (!history || layer < 0) return nullptr;
+  const bool mixer = (what == "lin_mix" && node.kind == OpKind::LinearMixer) ||
+                     (what == "ssm_scan" && node.kind == OpKind::MambaMixer);
+  return mixer ? history->find(layer) : nullptr;
+}
+
 }  // namespace
+
+Graph insert_history(const Graph& g, const MixerHistory& history) {
+  const Tensor step = find_step(g);
+  Graph out;
+  for (const OpNode& node : g.nodes()) {
+    out.append(node);
+    const auto [layer, what] = split_name(node.name);
+    if (const MixerHistory::Layer* h = mixer_history(&history, node, layer, what)) append_history(out, node, *h, step);
+  }
+  return out;
+}
 
 CaptureSet::CaptureSet(Device& dev, const FrameLayout& layout, vk::Arena& scratch, int n_ctx, int max_rows,
                        LensWeights lens, const RingOptions& ring)
@@ -39,7 +78,7 @@ CaptureSet::CaptureSet(Device& dev, const FrameLayout& layout, vk::Arena& scratc
     sublayer_ = make_tensor(scratch, DType::F32, {layout.d_model, max_rows, 1, 1}, "probe.sublayer_out");
 }
 
-Graph insert_captures(const Graph& g, CaptureSet& set, const CaptureLinks& links) {
+Graph insert_captures(const Graph& g, CaptureSet& set, const CaptureLinks& links, const MixerHistory* history) {
   const FrameLayout& f = set.ring().layout();
   Capturer* cap = &set.capturer();
   const int embd = g.find("token_embd");
@@ -81,6 +120,30 @@ Graph insert_captures(const Graph& g, CaptureSet& set, const CaptureLinks& links
       const Tensor q = node.in[0], k_cache = node.in[1], st = node.aux;
       out.capture(name + ".probe",
                   [cap, layer, q, k_cache, st](vk::Recorder& r) { cap->attention(r, layer, q, k_cache, st); });
+    }
+    if (const MixerHistory::Layer* h = mixer_history(history, node, layer, what)) append_history(out, node, *h, step);
+    if (s && s->attn_rows != k_absent && s->kind != LayerKind::Attention &&
+        (node.kind == OpKind::LinearMixer || node.kind == OpKind::MambaMixer)) {
+      const MixerHistory::Layer* h = mixer_history(history, node, layer, what);
+      DS_CHECK(h, "[capture] the plan captures the implied attention of layer ", layer, " (", name,
+               ") but no mixer history was given for it");
+      if (node.kind == OpKind::LinearMixer) {
+        const Tensor q = node.in[0], k_hist = h->k;
+        const ops::LinearMixerWeights w{node.in[3], node.in[4], node.in[5]};
+        const int window = node.window;
+        const bool affine = node.affine;
+        out.capture(name + ".probe", [cap, layer, q, k_hist, w, window, affine, step](vk::Recorder& r) {
+          cap->linear_implied(r, layer, q, k_hist, w, window, affine, step);
+        });
+      } else {
+        const Tensor zh = h->zxbc, dh = h->dt;
+        const ops::MambaWeights w{node.in[2], node.in[3], node.in[4], node.in[5], node.in[6]};
+        const MambaDims dims = node.mamba;
+        const int64_t n = node.in[0].ne[1];
+        out.capture(name + ".probe", [cap, layer, n, zh, dh, w, dims, step](vk::Recorder& r) {
+          cap->mamba_implied(r, layer, n, zh, dh, w, dims, step);
+        });
+      }
     }
     if (s && mlp) {
       const Tensor x = node.out;

@@ -12,13 +12,18 @@
 //   blk.N.ffn_out         the MLP's residual-accumulating mat-mul, last node of layer N   -> MLP-out norm,
 //                         then the residual stream after the layer: stats, logit lens, saved copy, compare
 //   logits                the output logits                                              -> divergence
-// Mixer layers (linear / mamba) will show implied attention rows (AttentionMap.implied) through a hook
-// after their mixer node; the plan lays out no rows for them yet (capture_plan.h), so none is expected.
+//   blk.N.lin_mix         LinearMixer; in[0] = post-RoPE q, in[1] = k, in[3..5] = feature maps, window factor,
+//                         aux = step -> the keys appended to the layer's history, then implied attention rows
+//   blk.N.ssm_scan        MambaMixer; in[0] = zxbc, in[1] = dt, in[4] = dt bias, in[5] = A log
+//                         -> zxbc and dt appended to the layer's history, then implied attention rows
+// Mixer histories (mixer_history.h) must see every pass of a sequence from position 0: a pass recorded
+// without captures gets insert_history().
 #pragma once
 #include <memory>
 
 #include "ops/graph.h"
 #include "probe/capturer.h"
+#include "probe/mixer_history.h"
 
 namespace ds::probe {
 
@@ -52,6 +57,11 @@ class CaptureSet {
 
 // The graph with the plan's captures inserted (see the naming contract above). Throws ds::Error when the
 // plan needs a node the graph lacks, or links it was not given.
-Graph insert_captures(const Graph& g, CaptureSet& set, const CaptureLinks& links = {});
+// history: the session's mixer histories (needed when the plan captures rows of mixer layers).
+Graph insert_captures(const Graph& g, CaptureSet& set, const CaptureLinks& links = {},
+                      const MixerHistory* history = nullptr);
+
+// The graph with only the history appends of `history`'s layers (a pass that captures nothing else).
+Graph insert_history(const Graph& g, const MixerHistory& history);
 
 }  // namespace ds::probe

@@ -1,6 +1,7 @@
 // ReferenceModel: the same sequence of ops as model/arch_llama.cpp, each from ref/.
 #include "ref/forward.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "model/gguf.h"
@@ -90,6 +91,10 @@ void ReferenceModel::reset() {
   n_past_ = 0;
   for (int l = 0; l < c_.n_layers; ++l) {
     Layer& L = layers_[size_t(l)];
+    L.all_q.clear();
+    L.all_k.clear();
+    L.all_zxbc.clear();
+    L.all_dt.clear();
     switch (c_.layer_kind(l)) {
       case LayerKind::Attention: {
         size_t cache = size_t(c_.n_kv_heads) * n_ctx_ * c_.head_dim;
@@ -134,6 +139,8 @@ void ReferenceModel::attention_or_linear(Layer& L, LayerKind kind, std::span<con
     attention(q, L.k_cache, L.v_cache, attn, hd, c_.n_heads, c_.n_kv_heads, n_ctx_, n, n_past_,
               1.0f / std::sqrt(float(hd)));
   } else {
+    L.all_q.insert(L.all_q.end(), q.begin(), q.end());
+    L.all_k.insert(L.all_k.end(), k.begin(), k.end());
     linear_mixer_recurrent(L.lin_state, q, k, v, linear_dims(), {L.fm_q, L.fm_k, L.window_logit}, n, attn);
   }
   matmul(L.wo, attn, L.bo, x, c_.q_dim(), d, n, /*accumulate=*/true);
@@ -148,6 +155,8 @@ void ReferenceModel::mamba(Layer& L, std::vector<float>& x, const std::vector<fl
   matmul(L.ssm_in, xn, L.ssm_in_b, zxbc, d, dims.zxbc_rows(), n, false);
   matmul(L.ssm_dt_in, xn, L.ssm_dt_in_b, dt_low, d, h.dt_rank, n, false);
   matmul(L.ssm_dt, dt_low, L.ssm_dt_b, dt, h.dt_rank, h.d_inner, n, false);
+  L.all_zxbc.insert(L.all_zxbc.end(), zxbc.begin(), zxbc.end());
+  L.all_dt.insert(L.all_dt.end(), dt.begin(), dt.end());
   mamba_mixer(dims, zxbc, dt, {L.conv_w, L.conv_b, L.ssm_dt_b, L.a_log, L.ssm_d}, *L.ssm_state, y, n);
   matmul(L.ssm_out, y, L.ssm_out_b, x, h.d_inner, d, n, /*accumulate=*/true);
 }
@@ -186,8 +195,38 @@ std::vector<std::vector<float>> ReferenceModel::forward(std::span<const int32_t>
 
 std::vector<float> ReferenceModel::attention_rows(int layer, const std::vector<int>& heads, int max_keys) const {
   const Layer& L = layers_[size_t(layer)];
+  if (c_.layer_kind(layer) != LayerKind::Attention) return implied_rows(L, c_.layer_kind(layer), heads, max_keys);
   return ref::attention_rows(L.last_q, L.k_cache, heads, c_.head_dim, c_.n_heads, c_.n_kv_heads, n_ctx_,
                              last_n_past_, last_n_, max_keys, 1.0f / std::sqrt(float(c_.head_dim)));
+}
+
+}  // namespace ds::ref
+
+namespace ds::ref {
+
+std::vector<float> ReferenceModel::implied_rows(const Layer& L, LayerKind kind, const std::vector<int>& heads,
+                                                int max_keys) const {
+  const int T = n_past_, n = last_n_;
+  std::vector<double> linear;  // (n_heads, T, T)
+  std::vector<float> mamba;    // (n_heads, T, T)
+  if (kind == LayerKind::Linear) {
+    linear = linear_mixer_attention(L.all_q, L.all_k, linear_dims(), {L.fm_q, L.fm_k, L.window_logit}, T);
+  } else {
+    const MambaDims dims = mamba_dims(c_);
+    std::vector<float> conv(size_t(dims.d_inner) * (dims.d_conv - 1), 0.0f);
+    const MambaScanInputs in = mamba_conv_delta(dims, L.all_zxbc, L.all_dt,
+                                                {L.conv_w, L.conv_b, L.ssm_dt_b, L.a_log, L.ssm_d}, conv, T);
+    const auto alpha = mamba_implied_attention_channels(dims, L.all_zxbc, in, L.a_log, T);
+    mamba = mamba_implied_attention_heads(dims, alpha, T, dims.d_inner / c_.n_heads);
+  }
+  std::vector<float> out(heads.size() * size_t(n) * size_t(max_keys), 0.0f);
+  for (size_t hi = 0; hi < heads.size(); ++hi)
+    for (int t = 0; t < n; ++t) {
+      const size_t src = (size_t(heads[hi]) * T + size_t(last_n_past_ + t)) * T;
+      for (int j = 0; j < std::min(T, max_keys); ++j)
+        out[(hi * n + size_t(t)) * max_keys + size_t(j)] = linear.empty() ? mamba[src + j] : float(linear[src + j]);
+    }
+  return out;
 }
 
 }  // namespace ds::ref

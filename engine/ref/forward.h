@@ -29,8 +29,9 @@ class ReferenceModel {
   int n_past() const { return n_past_; }
 
   // Probe references over the last forward(): the attention probabilities of query heads `heads` of its
-  // tokens over positions [0, max_keys), (heads, n_tokens, max_keys) as ref::attention_rows; and the
-  // residual stream after a layer, (n_tokens, d_model).
+  // tokens over positions [0, max_keys), (heads, n_tokens, max_keys) as ref::attention_rows (for a mixer layer
+  // its implied attention over the whole sequence: ref::linear_mixer_attention, or the Mamba scan unrolled and
+  // reduced to heads of d_inner / n_heads channels); and the residual stream after a layer, (n_tokens, d_model).
   std::vector<float> attention_rows(int layer, const std::vector<int>& heads, int max_keys) const;
   const std::vector<float>& residual(int layer) const { return layers_[size_t(layer)].last_x; }
 
@@ -44,12 +45,15 @@ class ReferenceModel {
         ssm_out, ssm_out_b;  // mamba
     std::unique_ptr<MambaRefState> ssm_state;
     std::vector<float> last_q, last_x;    // of the last forward: post-RoPE q, residual after the layer
+    std::vector<float> all_q, all_k;      // linear: post-RoPE q and k of every position so far (implied rows)
+    std::vector<float> all_zxbc, all_dt;  // mamba: in_proj and dt columns of every position so far
   };
   void load(const ModelSource& src);
   void attention_or_linear(Layer& L, LayerKind kind, std::span<const int32_t> positions, std::vector<float>& x,
                            const std::vector<float>& xn, int n);
   void mamba(Layer& L, std::vector<float>& x, const std::vector<float>& xn, int n);
   LinearMixerDims linear_dims() const;
+  std::vector<float> implied_rows(const Layer& L, LayerKind kind, const std::vector<int>& heads, int max_keys) const;
 
   ModelConfig c_;
   int n_ctx_;

@@ -10,6 +10,7 @@
 #include "distilscope/session.h"
 #include "distilscope/tokenizer.h"
 #include "distilscope/trace.h"
+#include "probe/capture_plan.h"
 #include "probe/graph_capture.h"
 #include "util/error.h"
 
@@ -44,6 +45,8 @@ Pair::Pair(Model& teacher, Model& student, const PairOptions& opts)
   if (opts.layer_cosine && t.n_layers == s.n_layers && t.d_model == s.d_model)
     for (int l = 0; l < s.n_layers; ++l) layers_.push_back(l);
   js_ = opts.attention_js && !layers_.empty() && t.n_heads == s.n_heads;
+  for (int l : layers_)  // attention rows, or a mixer's implied attention, of every compared layer on both sides
+    js_ = js_ && probe::rows_unsupported(t, l).empty() && probe::rows_unsupported(s, l).empty();
 }
 
 DivergenceSnapshot Pair::run(std::string_view prompt, int max_tokens, bool add_bos, const PairCallback& cb) {

@@ -23,6 +23,8 @@ namespace ds {
 // since several passes of one prefill call would overrun its small ring).
 struct Session::Probes {
   std::unique_ptr<probe::CaptureSet> decode, batch;
+  std::unique_ptr<probe::MixerHistory> history;  // mixer layers with implied-attention rows, else null
+  bool history_from_start = true;                // the history has seen every token since position 0
   probe::CaptureLinks links;
   struct Pending {
     uint32_t seq = 0;                   // decode ring frame, or 0
@@ -187,6 +189,7 @@ ForwardBuffers view_rows(const ForwardBuffers& full, int n) {
 
 void Session::reset() {
   n_past_ = 0;
+  if (probes_) probes_->history_from_start = true;
   zero_states();
 }
 
@@ -230,7 +233,9 @@ int32_t Session::run_batch(std::span<const int32_t> tokens, bool sample, bool al
   write_inputs(b, tokens);
   Graph g = build_llama_graph(model_.config(), model_.weights(), b);
   probe::CaptureSet* capture = probes_ ? probes_->batch.get() : nullptr;
-  if (capture) g = probe::insert_captures(g, *capture, probes_->links);
+  const probe::MixerHistory* history = check_history();
+  if (capture) g = probe::insert_captures(g, *capture, probes_->links, history);
+  else if (history) g = probe::insert_history(g, *history);
   batch_rec_->begin();
   if (batch_prof_) batch_prof_->reset(batch_rec_->cmd(), uint32_t(g.nodes().size() + 16));
   vk::Recorder rec(model_.device(), batch_rec_->cmd(), batch_prof_.get());
@@ -260,7 +265,7 @@ int32_t Session::run_decode(int32_t token, bool sample) {
   if (!decode_recorded_ || decode_samples_ != sample) {
     decode_->small_layers = small_layers_ && !probes_;  // probes need the per-op tensors
     Graph g = build_llama_graph(model_.config(), model_.weights(), *decode_);
-    if (probes_) g = probe::insert_captures(g, *probes_->decode, probes_->links);
+    if (probes_) g = probe::insert_captures(g, *probes_->decode, probes_->links, probes_->history.get());
     decode_rec_->begin();
     if (decode_prof_) decode_prof_->reset(decode_rec_->cmd(), uint32_t(g.nodes().size() + 16));
     vk::Recorder rec(model_.device(), decode_rec_->cmd(), decode_prof_.get());
@@ -273,6 +278,7 @@ int32_t Session::run_decode(int32_t token, bool sample) {
     decode_recorded_ = true;
     decode_samples_ = sample;
   }
+  check_history();
   int32_t one[1] = {token};
   write_inputs(*decode_, one);
   if (sampler) sampler->prepare_step();
@@ -340,9 +346,21 @@ void Session::set_capture_plan(const probe::CapturePlan* plan, const probe::Capt
                                                         n_ctx_, max_batch_, lens, probe::RingOptions{2});
   }
   p.max_queries = 1;
-  probes->decode = std::make_unique<probe::CaptureSet>(model_.device(), probe::plan_frame(p, c), *scratch_arena_,
-                                                       n_ctx_, 1, lens, probe::RingOptions{ring_frames});
+  const probe::FrameLayout layout = probe::plan_frame(p, c);
+  probes->decode = std::make_unique<probe::CaptureSet>(model_.device(), layout, *scratch_arena_, n_ctx_, 1, lens,
+                                                       probe::RingOptions{ring_frames});
+  probes->history = std::make_unique<probe::MixerHistory>(*scratch_arena_, layout, c, n_ctx_);
+  if (probes->history->empty()) probes->history.reset();
+  probes->history_from_start = n_past_ == 0;
   probes_ = std::move(probes);
+}
+
+const probe::MixerHistory* Session::check_history() const {
+  if (!probes_ || !probes_->history) return nullptr;
+  DS_CHECK(probes_->history_from_start, "[session] the capture plan records the implied attention of mixer layers, "
+           "which needs every token from position 0, but it was set after position 0 (now at ", n_past_, ")"
+           "; set the plan before the first token or reset() the session");
+  return probes_->history.get();
 }
 
 std::vector<probe::Frame> Session::take_frames() {

@@ -22,8 +22,9 @@ struct PairOptions {
   int div_topk = 10;         // k of the top-k overlap, 1 .. 16
   int div_top = 5;           // alternatives listed per model, 1 .. 16
   bool layer_cosine = true;  // per-layer residual cosine (needs equal layer counts and d_model)
-  // Per-layer JS of attention rows (all heads; needs equal head counts) where the teacher has attention and
-  // the student attention or a mixer's implied attention (linear / mamba layers: not captured yet).
+  // Per-layer JS of attention rows (all heads; needs equal head counts) between the teacher's and the student's
+  // layer, each its attention or, for a mixer layer, its implied attention (linear: normalized kernel weights;
+  // mamba: the unrolled scan reduced to the teacher's heads, d_inner / n_heads channels each).
   bool attention_js = true;
 };
 

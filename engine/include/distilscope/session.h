@@ -25,6 +25,7 @@ struct CapturePlan;
 struct CaptureLinks;
 struct Frame;
 class Ring;
+class MixerHistory;
 }  // namespace probe
 namespace vk {
 class Arena;
@@ -77,7 +78,8 @@ class Session {
   // Probes (docs/probes.md). With a plan, every decode step writes one frame into a capture ring, and so
   // does every prefill pass when plan.max_queries > 1 (its first max_queries tokens are the queries).
   // nullptr turns probes off: no capture nodes, no cost. Setting or clearing a plan re-records the decode
-  // step once. links: what a student's captures read from its teacher (Pair); ring_frames: decode frames
+  // step once. A plan with rows of mixer layers (implied attention) keeps their history (n_ctx positions per
+  // such layer) and must be set at position 0 (or be followed by reset()). links: what a student's captures read from its teacher (Pair); ring_frames: decode frames
   // kept in the ring until take_frames() must have read them.
   void set_capture_plan(const probe::CapturePlan* plan, const probe::CaptureLinks* links = nullptr,
                         uint32_t ring_frames = 64);
@@ -99,6 +101,8 @@ class Session {
   void write_inputs(const ForwardBuffers& b, std::span<const int32_t> tokens);
   int32_t run_batch(std::span<const int32_t> tokens, bool sample, bool all_logits);
   int32_t run_decode(int32_t token, bool sample);
+  // The plan's mixer histories (null without mixer rows); throws when they missed tokens (plan set mid-sequence).
+  const probe::MixerHistory* check_history() const;
 
   Model& model_;
   int n_ctx_ = 0;
