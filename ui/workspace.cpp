@@ -91,6 +91,22 @@ void draw_panel(const WorkspaceData& d, WorkspaceState& s, Panel p) {
 
 }  // namespace
 
+// The probes' settings for the next turn, on one line.
+static void probe_controls(ProbeControls& p) {
+  ImGui::SameLine();
+  ImGui::Checkbox("probes", &p.enabled);
+  ImGui::SameLine();
+  ImGui::Checkbox("logit lens", &p.logit_lens);
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(110);
+  ImGui::InputTextWithHint("##layers", "layers: default", p.layers, sizeof p.layers);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Captured layers from the next message on, e.g. 0,2,4 (empty: all of a small model, the middle and last of a big one)");
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(110);
+  ImGui::InputTextWithHint("##heads", "heads: all", p.heads, sizeof p.heads);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Captured heads, e.g. 0,1 (empty: all)");
+}
+
 void draw_workspace(const WorkspaceData& d, WorkspaceState& s) {
   const ImGuiIO& io = ImGui::GetIO();
   ImGui::SetNextWindowPos({0, 0});
@@ -112,8 +128,11 @@ void draw_workspace(const WorkspaceData& d, WorkspaceState& s) {
   }
   const bool synthetic = d.synthetic_probes && (s.current == Panel::Attention || s.current == Panel::Activations ||
                                                 s.current == Panel::Divergence);
-  if (synthetic) ImGui::TextColored({1.0f, 0.75f, 0.3f, 1.0f}, "synthetic data: the engine's probes are not connected yet");
+  const bool probe_panel = s.current == Panel::Attention || s.current == Panel::Activations || s.current == Panel::Divergence;
+  if (synthetic) ImGui::TextColored({1.0f, 0.75f, 0.3f, 1.0f}, "synthetic demo data (--demo): not the model's");
+  else if (probe_panel && !d.status.empty()) ImGui::TextDisabled("%s", d.status.c_str());
   else ImGui::TextDisabled("%s", panel_title(s.current));
+  if (probe_panel && d.probes) probe_controls(*d.probes);
   export_buttons(d, s);
   ImGui::BeginChild("panel", {0, 0}, false);
   s.panel_min = ImGui::GetWindowPos();

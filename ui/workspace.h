@@ -17,14 +17,27 @@ inline constexpr int k_panel_count = 5;
 const char* panel_title(Panel p);     // "Attention", ...
 const char* panel_file_name(Panel p);  // "attention", ...
 
+struct ProbeControls;
+
 struct WorkspaceData {
   const AttentionSnapshot* attention = nullptr;
   const AttentionSnapshot* attention_teacher = nullptr;
   const ActivationSnapshot* activations = nullptr;
   std::span<const DivergenceSnapshot> divergence;
   std::span<const ThroughputSample> throughput;
-  bool synthetic_probes = false;  // attention/activations/divergence are synthetic stand-ins
+  bool synthetic_probes = false;  // attention/activations/divergence are synthetic stand-ins (demo mode)
+  std::string status;             // what the probe panels show (model, tokens), or why they are empty
+  ProbeControls* probes = nullptr;  // drawn above the probe panels when given (the app reads them back)
   TokenText token_text;
+};
+
+// What the engine's probes capture on the next turn, chosen in the explorer. Empty texts: the
+// defaults (all layers of a small model, a bounded few of a big one; all heads).
+struct ProbeControls {
+  bool enabled = true;
+  bool logit_lens = true;
+  char layers[64] = "";  // "0,2,5"
+  char heads[64] = "";
 };
 
 enum class ExportKind { Png, Csv, Json };
@@ -46,6 +59,7 @@ struct WorkspaceState {
   GalleryState gallery;
   std::optional<ExportRequest> export_request;  // taken (reset) by the app
   ImVec2 panel_min, panel_max;                  // where the current panel was drawn
+  ProbeControls probes;
 };
 
 void draw_workspace(const WorkspaceData& data, WorkspaceState& state);

@@ -175,10 +175,14 @@ void AutoTest::run() {
   screenshots_ << "chat.png";
 
   scope.reset();
+  report_["reply_prompt_tokens"] = summary.prompt_tokens;
+  check_probe_data(summary.prompt_tokens, summary.prompt_tokens + summary.generated);
   screenshot_panels();
+  if (!o_.student.isEmpty()) run_pair();
   redock();
   exports();
   measure_frame_rates();
+  if (!o_.hf_folder.isEmpty()) open_hf_folder();
   finish();
 }
 

@@ -4,7 +4,10 @@
 // tokens, opens every explorer panel and saves a screenshot of each (swapchain readback) plus the
 // Qt window (QWidget::grab), exports CSV/JSON/PNG, measures the explorer's frame rate while
 // panning and zooming a 384-token attention map (idle, then while a long reply is generated on
-// the same device), stops that reply, and fails on any Vulkan validation message.
+// the same device), stops that reply, and fails on any Vulkan validation message. The probe panels
+// must show the model's real captures (checked against the model's shape and the probes' invariants);
+// with a student (--autotest-pair) a pair turn must fill the divergence timeline and mark the chat's
+// tokens; with a Hugging Face folder (--synthetic writes one) the folder must open and answer.
 // Results go to DIR/report.json; the exit code is 0 only when every check passed.
 #pragma once
 #include <QImage>
@@ -18,6 +21,7 @@
 namespace ds::app {
 
 class MainWindow;
+struct GenerationSummary;
 
 struct AutoTestOptions {
   QString out_dir;
@@ -28,6 +32,8 @@ struct AutoTestOptions {
   // "chat": a model opens and the whole scenario runs; "welcome": no model, the welcome page;
   // "error": the model cannot be opened, a readable error and the welcome page, no crash.
   QString expect = "chat";
+  QString student;    // a student to open beside the model for a pair turn ("" : none)
+  QString hf_folder;  // a Hugging Face folder to open at the end ("" : none)
 };
 
 class AutoTest : public QObject {
@@ -50,6 +56,11 @@ class AutoTest : public QObject {
   void redock();
   void save_window(const QString& file);
   void finish();
+  // autotest_probes.cpp
+  void check_probe_data(int prompt_tokens, int context_tokens);
+  void run_pair();
+  void open_hf_folder();
+  bool send_and_wait(const QString& prompt, int max_tokens, GenerationSummary* summary);
 
   MainWindow& w_;
   AutoTestOptions o_;

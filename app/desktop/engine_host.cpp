@@ -19,8 +19,12 @@ void EngineHost::openDevice(const QString& select, bool presentation) {
                             Qt::QueuedConnection);
 }
 
-void EngineHost::loadModel(const QString& path) {
-  QMetaObject::invokeMethod(worker_, [w = worker_, path] { w->loadModel(path); }, Qt::QueuedConnection);
+void EngineHost::loadModel(const QString& path, int slot) {
+  QMetaObject::invokeMethod(worker_, [w = worker_, path, slot] { w->loadModel(path, slot); }, Qt::QueuedConnection);
+}
+
+void EngineHost::unloadStudent() {
+  QMetaObject::invokeMethod(worker_, [w = worker_] { w->unloadStudent(); }, Qt::QueuedConnection);
 }
 
 uint64_t EngineHost::generate(GenerationRequest request) {

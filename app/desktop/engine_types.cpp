@@ -13,6 +13,8 @@ void register_engine_types() {
   qRegisterMetaType<TokenChunk>();
   qRegisterMetaType<GenerationSummary>();
   qRegisterMetaType<EngineStats>();
+  qRegisterMetaType<ProbeStep>();
+  qRegisterMetaType<PairStart>();
   qRegisterMetaType<ThroughputSample>();
   qRegisterMetaType<std::vector<int32_t>>();
 }

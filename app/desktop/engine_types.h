@@ -38,7 +38,24 @@ struct VulkanShare {
   QStringList instance_extensions;
 };
 
+// Which model(s) answer a chat turn.
+enum class ChatMode {
+  Teacher,  // the model opened with File > Open (slot 0)
+  Student,  // the model opened with File > Open student (slot 1)
+  Pair,     // the teacher answers (greedy), the student is teacher-forced: per-token divergence
+};
+
+// Which probes run during generation (docs/probes.md). Empty lists: the defaults of
+// default_probe_layers() / all heads. Probes off (the default of a bare request; the chat turns
+// them on): no capture plan, no cost.
+struct ProbeSettings {
+  bool enabled = false;
+  std::vector<int> layers, heads;
+  bool logit_lens = true;
+};
+
 struct ModelReport {
+  int slot = 0;          // 0: the teacher (or the only model), 1: the student
   QString path;
   QString name;          // file name or general.name
   QString arch;
@@ -58,6 +75,8 @@ struct GenerationRequest {
   SamplerParams sampling;
   int max_tokens = 256;
   int context_length = 0;               // 0: the model's, at most 4096; a change re-creates the session
+  ChatMode mode = ChatMode::Teacher;
+  ProbeSettings probes;
 };
 
 struct TokenChunk {
@@ -67,6 +86,31 @@ struct TokenChunk {
   QString text;            // complete UTF-8 text released by this token (may be empty)
   double ms = 0;           // time of this token
   int context = 0;         // tokens in the context after it
+  bool has_divergence = false;  // a pair turn: how the student's prediction of this token compared
+  TokenDivergence divergence;
+};
+
+// What the probes of one forward pass captured, for the explorer (values; the worker keeps nothing).
+// Positions [first_position, first_position + tokens.size()) are new; a pass at position p means
+// every capture at positions >= p from earlier passes is stale (the context was reset or rewound).
+struct ProbeStep {
+  uint64_t request = 0;
+  int role = 0;                 // 0: the teacher (or the model answering alone), 1: the student
+  QString model;
+  int n_layers = 0, n_heads = 0;
+  std::vector<LayerKind> layout;
+  int first_position = 0;
+  std::vector<int32_t> tokens;  // ids of the new positions
+  std::vector<AttentionMap> maps;             // rows of this pass's queries, per captured (layer, head)
+  std::vector<TokenActivations> activations;  // per query of this pass
+};
+
+// A pair turn begins: the divergence timeline restarts with the prompt's tokens.
+struct PairStart {
+  uint64_t request = 0;
+  QString teacher, student;
+  std::vector<LayerKind> student_layout;
+  std::vector<int32_t> prompt;
 };
 
 struct GenerationSummary {
@@ -95,4 +139,6 @@ Q_DECLARE_METATYPE(ds::app::GenerationRequest)
 Q_DECLARE_METATYPE(ds::app::TokenChunk)
 Q_DECLARE_METATYPE(ds::app::GenerationSummary)
 Q_DECLARE_METATYPE(ds::app::EngineStats)
+Q_DECLARE_METATYPE(ds::app::ProbeStep)
+Q_DECLARE_METATYPE(ds::app::PairStart)
 Q_DECLARE_METATYPE(ds::ThroughputSample)

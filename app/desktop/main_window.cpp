@@ -4,6 +4,7 @@
 #include "app/desktop/main_window.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDockWidget>
@@ -15,6 +16,8 @@
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QToolBar>
+
+#include <utility>
 
 #include "app/desktop/app_settings.h"
 #include "app/desktop/chat/chat_panel.h"
@@ -40,6 +43,7 @@ MainWindow::MainWindow(const StartOptions& options) : options_(options), store_(
   setWindowIcon(QIcon(":/distilscope.svg"));
   store_.on_error = [this](const QString& m) { show_error(tr("Conversation history"), m); };
   controller_ = std::make_unique<ChatController>(host_, store_);
+  if (options_.demo) data_.setDemo(true);
 
   pages_ = new QStackedWidget(this);
   welcome_ = new WelcomePage(pages_);
@@ -116,6 +120,9 @@ void MainWindow::build_menus() {
   QAction* open = file->addAction(tr("&Open GGUF..."), this, &MainWindow::ask_open_gguf);
   open->setShortcut(QKeySequence::Open);
   file->addAction(tr("Open &Hugging Face folder..."), this, &MainWindow::ask_open_hf);
+  file->addAction(tr("Open s&tudent..."), this, [this] { ask_open_student(false); });
+  file->addAction(tr("Open student Hugging Face f&older..."), this, [this] { ask_open_student(true); });
+  file->addAction(tr("&Unload student"), this, [this] { host_.unloadStudent(); });
   recent_menu_ = file->addMenu(tr("&Recent files"));
   file->addSeparator();
   file->addAction(tr("&Device..."), this, &MainWindow::choose_device);
@@ -135,6 +142,18 @@ void MainWindow::build_menus() {
   QAction* regen = chat->addAction(tr("&Regenerate"), controller_.get(), &ChatController::regenerate);
   regen->setShortcut(Qt::CTRL | Qt::Key_R);
   chat->addAction(tr("&Copy last reply"), controller_.get(), &ChatController::copyLastReply);
+  chat->addSeparator();
+  auto* modes = new QActionGroup(this);
+  mode_teacher_ = chat->addAction(tr("&Teacher only"), this, [this] { setChatMode(ChatMode::Teacher); });
+  mode_student_ = chat->addAction(tr("S&tudent only"), this, [this] { setChatMode(ChatMode::Student); });
+  mode_pair_ = chat->addAction(tr("Teacher answers, student &forced (divergence)"), this,
+                               [this] { setChatMode(ChatMode::Pair); });
+  for (QAction* a : {mode_teacher_, mode_student_, mode_pair_}) {
+    a->setCheckable(true);
+    modes->addAction(a);
+  }
+  mode_teacher_->setChecked(true);
+  update_modes();
 
   view_menu_ = menuBar()->addMenu(tr("&View"));
   view_menu_->addAction(conversations_dock_->toggleViewAction());
@@ -191,6 +210,19 @@ void MainWindow::connect_engine() {
   connect(w, &EngineWorker::modelLoaded, this, &MainWindow::on_model);
   connect(w, &EngineWorker::statsChanged, this, &MainWindow::on_stats);
   connect(w, &EngineWorker::throughputSampled, this, [this](const ThroughputSample& s) { data_.addThroughput(s); });
+  connect(w, &EngineWorker::probeStep, this, [this](const ProbeStep& s) { data_.addProbeStep(s); });
+  connect(w, &EngineWorker::pairStarted, this, [this](const PairStart& p) { data_.beginPair(p); });
+  connect(w, &EngineWorker::tokenGenerated, this, [this](const TokenChunk& c) {
+    if (c.has_divergence) data_.addDivergence(c.request, c.divergence);
+  });
+  connect(w, &EngineWorker::studentUnloaded, this, [this] {
+    student_loaded_ = false;
+    student_name_.clear();
+    setChatMode(ChatMode::Teacher);
+    update_modes();
+    statusBar()->showMessage(tr("No student: the teacher answers alone"), 8000);
+  });
+  controller_->setProbeSettings([this] { return probe_settings(); });
   connect(w, &EngineWorker::contextTokens, this,
           [this](quint64, const std::vector<int32_t>& tokens) { data_.setContextTokens(tokens); });
   connect(w, &EngineWorker::generationFinished, this, [this](const GenerationSummary& s) {
@@ -248,6 +280,7 @@ void MainWindow::create_explorer(const DeviceReport& d, const VulkanShare& share
 }
 
 void MainWindow::on_model(const ModelReport& m) {
+  if (m.slot == 1) return on_student(m);
   model_loaded_ = true;
   loading_path_.clear();
   controller_->setModelLoaded(true);
@@ -257,13 +290,69 @@ void MainWindow::on_model(const ModelReport& m) {
                              ? tr("plain completion (no chat template)")
                              : tr("chat format %1").arg(QString::fromUtf8(chat_template_name(m.chat_template)));
   chat_panel_->setInfo(tr("%1 - %2, %3 layers, %4").arg(m.name, m.arch).arg(m.n_layers).arg(format));
+  controller_->setVocabulary(m.token_labels);
   model_label_->setText(tr("Model: %1 (%2)").arg(m.name, bytes(m.weight_bytes)));
   pages_->setCurrentWidget(chat_panel_);
   chat_panel_->prompt()->setFocus();
   add_recent_file(m.path);
   set_last_model(m.path);
   refresh_recent();
+  update_modes();
   emit modelReady(m);
+  if (!options_.student.isEmpty()) openStudent(std::exchange(options_.student, QString()));
+}
+
+void MainWindow::on_student(const ModelReport& m) {
+  student_loaded_ = true;
+  student_name_ = m.name;
+  data_.setModel(m);
+  update_modes();
+  QString layout;
+  for (LayerKind k : m.layout) layout += k == LayerKind::Attention ? 'A' : k == LayerKind::Mamba ? 'M' : 'L';
+  statusBar()->showMessage(tr("Student %1 loaded (layout %2): Chat > mode to let it answer or be compared")
+                               .arg(m.name, layout), 10000);
+  emit studentReady(m);
+}
+
+void MainWindow::setChatMode(ChatMode mode) {
+  if (mode != ChatMode::Teacher && !student_loaded_) mode = ChatMode::Teacher;
+  controller_->setMode(mode);
+  QAction* a = mode == ChatMode::Teacher ? mode_teacher_ : mode == ChatMode::Student ? mode_student_ : mode_pair_;
+  if (a) a->setChecked(true);
+  update_modes();
+}
+
+void MainWindow::update_modes() {
+  if (mode_student_) mode_student_->setEnabled(student_loaded_);
+  if (mode_pair_) mode_pair_->setEnabled(student_loaded_);
+  QString text = model_label_ ? model_label_->text().section(" + student", 0, 0) : QString();
+  if (student_loaded_) text += tr(" + student %1").arg(student_name_);
+  if (model_label_ && model_loaded_) model_label_->setText(text);
+  const char* names[] = {"teacher only", "student only", "teacher answers, student forced"};
+  if (model_loaded_ && student_loaded_)
+    statusBar()->showMessage(tr("Chat mode: %1").arg(names[int(controller_->mode())]), 6000);
+}
+
+// The explorer's probe controls ("0,2,4" lists; empty: the defaults).
+ProbeSettings MainWindow::probe_settings() const {
+  ProbeSettings p;
+  p.enabled = true;
+  if (!explorer_) return p;
+  const ui::ProbeControls& c = explorer_->workspaceState().probes;
+  p.enabled = c.enabled;
+  p.logit_lens = c.logit_lens;
+  auto parse = [](const char* text) {
+    std::vector<int> out;
+    for (const QString& part : QString::fromUtf8(text).split(',', Qt::SkipEmptyParts)) {
+      bool ok = false;
+      const int v = part.trimmed().toInt(&ok);
+      if (ok && v >= 0) out.push_back(v);
+    }
+    return out;
+  };
+  p.layers = parse(c.layers);
+  p.heads = parse(c.heads);
+  return p;
 }
 
 void MainWindow::on_stats(const EngineStats& s) {
@@ -299,6 +388,20 @@ void MainWindow::openModel(const QString& path) {
   loading_path_ = path;
   model_label_->setText(tr("Loading %1...").arg(QFileInfo(path).fileName()));
   host_.loadModel(path);
+}
+
+void MainWindow::openStudent(const QString& path) {
+  statusBar()->showMessage(tr("Loading the student %1...").arg(QFileInfo(path).fileName()));
+  host_.loadModel(path, 1);
+}
+
+void MainWindow::ask_open_student(bool folder) {
+  if (!model_loaded_) return show_error(tr("Opening a student"), tr("Open the teacher first (File > Open GGUF...)."));
+  const QString dir = QFileInfo(last_model()).absolutePath();
+  const QString path = folder ? QFileDialog::getExistingDirectory(this, tr("Open a student's Hugging Face folder"), dir)
+                              : QFileDialog::getOpenFileName(this, tr("Open a student model"), dir,
+                                                             tr("GGUF models (*.gguf);;All files (*)"));
+  if (!path.isEmpty()) openStudent(path);
 }
 
 void MainWindow::ask_open_gguf() {

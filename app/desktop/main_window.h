@@ -14,6 +14,7 @@
 #include "app/desktop/engine_host.h"
 #include "app/desktop/explorer/explorer_data.h"
 
+class QAction;
 class QDockWidget;
 class QLabel;
 class QMenu;
@@ -30,7 +31,9 @@ class WelcomePage;
 struct StartOptions {
   QString model;           // from the command line ("" : default, then last used)
   QString device;          // from the command line ("" : the saved preference)
+  QString student;         // from the command line: a student opened beside the model
   QString store_path;      // "" : the default store
+  bool demo = false;       // synthetic stand-ins in the probe panels (labelled), for demos without a model
   bool show_dialogs = true;  // false in the automated end-to-end run (errors are recorded instead)
 };
 
@@ -50,11 +53,15 @@ class MainWindow : public QMainWindow {
   bool welcomeVisible() const;
   QStringList errors() const { return errors_; }  // every error shown (or recorded) so far
   void openModel(const QString& path);
+  void openStudent(const QString& path);  // beside the teacher; Chat > Mode chooses who answers
+  void setChatMode(ChatMode mode);
+  bool studentLoaded() const { return student_loaded_; }
   void showExplorerPanel(int panel);
 
  signals:
   void explorerReady();
   void modelReady(const ds::app::ModelReport& model);
+  void studentReady(const ds::app::ModelReport& model);
   void errorShown(const QString& what, const QString& message);
 
  protected:
@@ -67,11 +74,15 @@ class MainWindow : public QMainWindow {
   void connect_engine();
   void on_device(const DeviceReport& device, const VulkanShare& share);
   void on_model(const ModelReport& model);
+  void on_student(const ModelReport& model);
+  void update_modes();
+  ProbeSettings probe_settings() const;
   void on_stats(const EngineStats& stats);
   void create_explorer(const DeviceReport& device, const VulkanShare& share);
   void open_startup_model();
   void ask_open_gguf();
   void ask_open_hf();
+  void ask_open_student(bool folder);
   void choose_device();
   void show_error(const QString& what, const QString& message);
   void refresh_recent();
@@ -96,6 +107,9 @@ class MainWindow : public QMainWindow {
   QString device_name_;
   QString loading_path_;
   bool model_loaded_ = false;
+  bool student_loaded_ = false;
+  QString student_name_;
+  QAction *mode_teacher_ = nullptr, *mode_student_ = nullptr, *mode_pair_ = nullptr;
   bool shut_down_ = false;
   QStringList errors_;
 };

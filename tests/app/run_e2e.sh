@@ -8,10 +8,10 @@ set -u
 app="$1"; out="$2"; model="$3"
 args=()
 case "$model" in
-  --synthetic) args=(--synthetic) ;;
+  --synthetic) args=(--synthetic --autotest-pair) ;;
   --welcome) args=(--autotest-expect welcome) ;;
   --missing) args=(--autotest-expect error "$out/no-such-model.gguf") ;;
-  *) args=("$model") ;;
+  *) args=(--autotest-pair "$model") ;;
 esac
 if [ "${model#--}" = "$model" ]; then
   # ../shared next to the repository, or $DS_SHARED_DIR (as the gtest suites read it)

@@ -13,6 +13,8 @@
 #include "app/desktop/chat/conversation_model.h"
 #include "app/desktop/chat/prompt_edit.h"
 #include "app/desktop/chat/sampling_panel.h"
+#include "app/desktop/engine_probes.h"
+#include "app/desktop/explorer/probe_context.h"
 
 using namespace ds;
 using namespace ds::app;
@@ -144,6 +146,73 @@ class AppModelsTest : public QObject {
     QCOMPARE(sent.count(), 1);
     QTest::keyClick(&edit, Qt::Key_Enter);  // keypad Enter too
     QCOMPARE(sent.count(), 2);
+  }
+
+  // Probe steps gathered by position: a prefill of 3 queries, a decode step, then a step at an
+  // earlier position (the context rewound) drops what came after it.
+  void probeContextGathersStepsIntoSquareMaps() {
+    auto step = [](int first, std::vector<int32_t> ids) {
+      ProbeStep s;
+      s.model = "m";
+      s.n_layers = 1;
+      s.n_heads = 1;
+      s.first_position = first;
+      s.tokens = ids;
+      AttentionMap m;
+      m.query_begin = first;
+      m.n_queries = int(ids.size());
+      m.n_keys = first + int(ids.size());
+      for (int q = 0; q < m.n_queries; ++q)
+        for (int k = 0; k < m.n_keys; ++k) m.probs.push_back(k <= first + q ? 1.0f / float(first + q + 1) : 0.0f);
+      s.maps.push_back(m);
+      for (size_t i = 0; i < ids.size(); ++i) s.activations.push_back({first + int(i), ids[i], {LayerActivation{1.5f}}});
+      return s;
+    };
+    ProbeContext c;
+    c.add(step(0, {5, 6, 7}));
+    c.add(step(3, {8}));
+    AttentionSnapshot att;
+    ActivationSnapshot act;
+    const std::vector<std::string> labels = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
+    c.build(att, act, &labels);
+    QCOMPARE(att.maps.size(), size_t(1));
+    QCOMPARE(att.maps[0].n_keys, 4);
+    QCOMPARE(att.maps[0].n_queries, 4);
+    QCOMPARE(att.maps[0].at(3, 0), 0.25f);
+    QCOMPARE(att.maps[0].at(1, 2), 0.0f);  // the future
+    QCOMPARE(att.token_labels, (std::vector<std::string>{"f", "g", "h", "i"}));
+    QCOMPARE(act.tokens.size(), size_t(4));
+    c.add(step(2, {4}));  // rewound to position 2
+    c.build(att, act, &labels);
+    QCOMPARE(att.maps[0].n_keys, 3);
+    QCOMPARE(att.token_labels, (std::vector<std::string>{"f", "g", "e"}));
+    QCOMPARE(act.tokens.back().token, 4);
+    c.build(att, act, &labels, 2);  // a window of the last 2 queries over every key
+    QCOMPARE(att.maps[0].query_begin, 1);
+    QCOMPARE(att.maps[0].n_queries, 2);
+  }
+
+  // A pair turn's tokens: each chunk marked with its KL; the view tints it and gives it a tooltip.
+  void pairTokensAreMarkedAndTinted() {
+    ConversationModel m;
+    const int row = m.append({Role::Assistant, QString(), 0, true});
+    TokenMark a{0, 0, 0.01f, "low"}, b{0, 0, 3.0f, "high"};
+    m.appendText(row, "Once", &a);
+    m.appendText(row, QString::fromUtf8(" été"), &b);
+    QCOMPARE(m.entry(row).marks.size(), size_t(2));
+    QCOMPARE(m.entry(row).marks[1].begin, 4);
+    QCOMPARE(m.entry(row).marks[1].length, 4);
+    ChatView view;
+    view.setModel(&m);
+    QTextCursor c(view.document());
+    c.setPosition(view.document()->lastBlock().position() + 6);
+    QCOMPARE(c.charFormat().toolTip(), QString("high"));
+    c.setPosition(view.document()->lastBlock().position() + 2);
+    QCOMPARE(c.charFormat().toolTip(), QString("low"));
+    QVERIFY(c.charFormat().background().color() != QColor(Qt::white));
+    Utf8Joiner j;  // a character split over two tokens waits for its second byte
+    QCOMPARE(j.push("caf\xc3"), std::string("caf"));
+    QCOMPARE(j.push("\xa9!"), std::string("\xc3\xa9!"));
   }
 
   void samplingSettingsRoundTripThroughQSettings() {

@@ -103,6 +103,77 @@ class AppWorkerTest : public QObject {
     QCOMPARE(validation_message_count(), uint64_t(0));
   }
 
+  // Probes on: the same tokens as without, and one probe step per forward pass covering every
+  // position of the context (the prompt's prefill, then each fed token) with all layers and heads.
+  void probesStreamStepsWithoutChangingTheTokens() {
+    Collector plain(host_->worker());
+    host_->resetContext();
+    plain.id = host_->generate(request("Once upon a time", 10));
+    QVERIFY(wait_for([&] { return plain.summary.has_value(); }));
+    Collector probed(host_->worker());
+    std::vector<ProbeStep> steps;
+    connect(host_->worker(), &EngineWorker::probeStep, &probed, [&](const ProbeStep& s) { steps.push_back(s); });
+    host_->resetContext();
+    GenerationRequest r = request("Once upon a time", 10);
+    r.probes.enabled = true;
+    probed.id = host_->generate(r);
+    QVERIFY(wait_for([&] { return probed.summary.has_value(); }));
+    QVERIFY2(probed.failures.isEmpty(), qPrintable(probed.failures.join("; ")));
+    QCOMPARE(probed.summary->text, plain.summary->text);
+    QVERIFY(!steps.empty());
+    int next = 0;
+    for (const ProbeStep& s : steps) {
+      QCOMPARE(s.first_position, next);
+      next += int(s.tokens.size());
+      QCOMPARE(int(s.maps.size()), 2 * 4);  // every layer and head of the tiny model
+      QCOMPARE(s.activations.size(), s.tokens.size());
+    }
+    QCOMPARE(next, probed.summary->prompt_tokens + probed.summary->generated - 1);
+  }
+
+  // A student with other weights (same tokenizer) beside the teacher: a pair turn marks every token
+  // with its divergence; a student-only turn answers too.
+  void pairTurnSendsDivergencePerToken() {
+    const QString student_path = dir_.filePath("student.gguf");
+    SyntheticSpec spec;
+    spec.config = llama_like(2, 64, 4, 2, 128, 320);
+    spec.config.context_train = 1024;
+    spec.seed = 99;
+    write_synthetic_model(student_path.toStdString(), spec);
+    QObject scope;
+    std::optional<ModelReport> loaded;
+    connect(host_->worker(), &EngineWorker::modelLoaded, &scope, [&](const ModelReport& m) { loaded = m; });
+    host_->loadModel(student_path, 1);
+    QVERIFY(wait_for([&] { return loaded.has_value(); }));
+    QCOMPARE(loaded->slot, 1);
+    Collector c(host_->worker());
+    std::vector<ProbeStep> steps;
+    connect(host_->worker(), &EngineWorker::probeStep, &c, [&](const ProbeStep& s) { steps.push_back(s); });
+    GenerationRequest r = request("Once upon a time", 8);
+    r.mode = ChatMode::Pair;
+    r.probes.enabled = true;
+    c.id = host_->generate(r);
+    QVERIFY(wait_for([&] { return c.summary.has_value(); }));
+    QVERIFY2(c.failures.isEmpty(), qPrintable(c.failures.join("; ")));
+    QCOMPARE(int(c.chunks.size()), c.summary->generated);
+    float kl = 0;
+    for (const TokenChunk& k : c.chunks) {
+      QVERIFY(k.has_divergence);
+      QCOMPARE(k.divergence.token, k.token);
+      kl += k.divergence.kl;
+    }
+    QVERIFY(kl > 0);
+    bool teacher = false, student = false;
+    for (const ProbeStep& s : steps) (s.role == 0 ? teacher : student) = true;
+    QVERIFY(teacher && student);
+    Collector alone(host_->worker());
+    r.mode = ChatMode::Student;
+    alone.id = host_->generate(r);
+    QVERIFY(wait_for([&] { return alone.summary.has_value(); }));
+    QVERIFY(alone.summary->generated > 0 && !alone.chunks.front().has_divergence);
+    host_->unloadStudent();
+  }
+
   void tokensArriveQueuedOnTheGuiThread() {
     Collector c(host_->worker());
     QElapsedTimer t;

@@ -50,13 +50,40 @@ void ChatController::start_reply() {
   r.sampling = settings_.sampling;
   r.max_tokens = settings_.max_tokens;
   r.context_length = settings_.context_length;
+  r.mode = mode_;
+  if (probes_) r.probes = probes_();
   reply_row_ = conversation_.append({Role::Assistant, QString(), 0, true});
   set_busy(host_.generate(r));
 }
 
 void ChatController::on_token(const TokenChunk& c) {
   if (c.request != request_) return;  // a stopped or superseded generation
-  conversation_.appendText(reply_row_, c.text);
+  if (!c.has_divergence) return conversation_.appendText(reply_row_, c.text);
+  TokenMark mark;
+  mark.kl = c.divergence.kl;
+  mark.tooltip = tokenTooltip(c.divergence);
+  conversation_.appendText(reply_row_, c.text, &mark);
+}
+
+QString ChatController::tokenTooltip(const TokenDivergence& d) const {
+  auto text = [this](int32_t id) {
+    const std::string s = vocab_ && id >= 0 && size_t(id) < vocab_->size() ? (*vocab_)[size_t(id)] : "#" + std::to_string(id);
+    return QString::fromStdString(s).toHtmlEscaped();
+  };
+  auto list = [&](const std::vector<std::pair<int32_t, float>>& top) {
+    QStringList items;
+    for (const auto& [id, p] : top) items << QString("'%1' %2").arg(text(id)).arg(double(p), 0, 'f', 3);
+    return items.join(", ");
+  };
+  return tr("<b>'%1'</b><br>p(teacher) %2 &middot; p(student) %3<br>KL(teacher&#8214;student) %4 nats"
+            " &middot; reverse %5<br>%6<br>teacher top: %7<br>student top: %8")
+      .arg(text(d.token))
+      .arg(double(d.p_teacher), 0, 'f', 3)
+      .arg(double(d.p_student), 0, 'f', 3)
+      .arg(double(d.kl), 0, 'f', 3)
+      .arg(double(d.reverse_kl), 0, 'f', 3)
+      .arg(d.top1_agree ? tr("top-1 agrees") : tr("the student's top-1 is '%1'").arg(text(d.student_top1)))
+      .arg(list(d.teacher_top), list(d.student_top));
 }
 
 void ChatController::on_finished(const GenerationSummary& s) {

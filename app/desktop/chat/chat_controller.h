@@ -1,9 +1,16 @@
 // ChatController: the chat's logic on the GUI thread. Keeps the open conversation's model and the
 // sidebar list in step with the store, turns "send" into a GenerationRequest for the engine host,
 // streams the reply's tokens into the model, stores the finished reply, and handles stop,
-// regenerate, copy, new/open/rename/delete/search. It never waits for the engine.
+// regenerate, copy, new/open/rename/delete/search. It never waits for the engine. The chat mode
+// (teacher, student, pair) and the probes chosen in the explorer go with every request; a pair
+// turn's tokens are marked with their divergence (KL tint and tooltip).
 #pragma once
 #include <QObject>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "app/desktop/app_settings.h"
 #include "app/desktop/chat/chat_store.h"
@@ -26,6 +33,13 @@ class ChatController : public QObject {
   bool busy() const { return request_ != 0; }
   void setSettings(const GenerationSettings& s) { settings_ = s; }
   void setModelLoaded(bool loaded) { model_loaded_ = loaded; }
+  void setMode(ChatMode mode) { mode_ = mode; }
+  ChatMode mode() const { return mode_; }
+  // Asked at every request (the explorer's probe controls); unset: probes off.
+  void setProbeSettings(std::function<ProbeSettings()> provider) { probes_ = std::move(provider); }
+  // Display text per vocabulary id (the tooltips' top alternatives).
+  void setVocabulary(std::shared_ptr<const std::vector<std::string>> labels) { vocab_ = std::move(labels); }
+  QString tokenTooltip(const TokenDivergence& d) const;
 
  public slots:
   bool send(const QString& text);  // false when busy, empty or no model
@@ -63,6 +77,9 @@ class ChatController : public QObject {
   int reply_row_ = -1;       // the streaming row
   bool model_loaded_ = false;
   QString query_;
+  ChatMode mode_ = ChatMode::Teacher;
+  std::function<ProbeSettings()> probes_;
+  std::shared_ptr<const std::vector<std::string>> vocab_;
 };
 
 }  // namespace ds::app

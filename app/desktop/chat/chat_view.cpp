@@ -1,7 +1,11 @@
 // ChatView: document building and streaming appends.
 #include "app/desktop/chat/chat_view.h"
 
+#include <QHelpEvent>
 #include <QScrollBar>
+#include <QToolTip>
+
+#include <algorithm>
 #include <QTextBlock>
 #include <QTextCursor>
 
@@ -17,6 +21,12 @@ QString role_title(Role r) {
     case Role::System: return QObject::tr("System");
   }
   return {};
+}
+
+// KL 0 nats: pale green; 2 nats and more: red.
+QColor kl_color(float kl) {
+  const double t = std::clamp(double(kl) / 2.0, 0.0, 1.0);
+  return QColor::fromHsvF((1.0 - t) * 0.33, 0.18 + 0.5 * t, 1.0);
 }
 
 QColor role_color(Role r) {
@@ -42,6 +52,19 @@ void ChatView::setModel(ConversationModel* model) {
   });
   connect(model_, &ConversationModel::textAppended, this, &ChatView::appendChunk);
   rebuild();
+}
+
+bool ChatView::viewportEvent(QEvent* e) {
+  if (e->type() == QEvent::ToolTip) {
+    auto* help = static_cast<QHelpEvent*>(e);
+    QTextCursor c = cursorForPosition(help->pos());
+    if (!c.atBlockEnd()) c.movePosition(QTextCursor::NextCharacter);  // the format of the character under the mouse
+    const QString tip = c.charFormat().toolTip();
+    if (tip.isEmpty()) QToolTip::hideText();
+    else QToolTip::showText(help->globalPos(), tip, viewport());
+    return true;
+  }
+  return QTextBrowser::viewportEvent(e);
 }
 
 bool ChatView::atBottom() const {
@@ -76,7 +99,23 @@ void ChatView::appendEntry(const ChatEntry& e) {
   QTextBlockFormat body;
   body.setLayoutDirection(Qt::LayoutDirectionAuto);  // each paragraph takes the direction of its text
   c.insertBlock(body, QTextCharFormat());
-  c.insertText(e.text);  // '\n' becomes a new paragraph
+  int at = 0;  // '\n' becomes a new paragraph
+  for (const TokenMark& m : e.marks) {
+    if (m.begin > at) insertText(c, e.text.mid(at, m.begin - at), nullptr);
+    insertText(c, e.text.mid(m.begin, m.length), &m);
+    at = m.begin + m.length;
+  }
+  insertText(c, e.text.mid(at), nullptr);
+}
+
+void ChatView::insertText(QTextCursor& c, const QString& text, const TokenMark* mark) {
+  if (text.isEmpty()) return;
+  QTextCharFormat f;
+  if (mark) {
+    f.setBackground(kl_color(mark->kl));
+    f.setToolTip(mark->tooltip);
+  }
+  c.insertText(text, f);
 }
 
 void ChatView::appendChunk(int row, const QString& chunk) {
@@ -84,7 +123,12 @@ void ChatView::appendChunk(int row, const QString& chunk) {
   const bool bottom = atBottom();
   QTextCursor c(document());
   c.movePosition(QTextCursor::End);
-  c.insertText(chunk, QTextCharFormat());
+  const ChatEntry& e = model_->entry(row);
+  const TokenMark* mark = !e.marks.empty() && e.marks.back().begin + e.marks.back().length == int(e.text.size()) &&
+                                  e.marks.back().length == int(chunk.size())
+                              ? &e.marks.back()
+                              : nullptr;
+  insertText(c, chunk, mark);
   keepAtBottom(bottom);
 }
 

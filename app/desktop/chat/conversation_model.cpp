@@ -38,9 +38,16 @@ int ConversationModel::append(ChatEntry entry) {
   return row;
 }
 
-void ConversationModel::appendText(int row, const QString& chunk) {
+void ConversationModel::appendText(int row, const QString& chunk, const TokenMark* mark) {
   if (row < 0 || row >= rowCount() || chunk.isEmpty()) return;
-  entries_[size_t(row)].text += chunk;
+  ChatEntry& e = entries_[size_t(row)];
+  if (mark) {
+    TokenMark m = *mark;
+    m.begin = int(e.text.size());
+    m.length = int(chunk.size());
+    e.marks.push_back(std::move(m));
+  }
+  e.text += chunk;
   emit textAppended(row, chunk);
   emit dataChanged(index(row), index(row), {TextRole, Qt::DisplayRole});
 }

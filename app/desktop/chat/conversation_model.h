@@ -11,11 +11,20 @@
 
 namespace ds::app {
 
+// A token of a pair turn inside a reply's text: where it is, how far the student's prediction of
+// it was from the teacher's (KL, nats), and the tooltip that details it.
+struct TokenMark {
+  int begin = 0, length = 0;  // in the entry's text (UTF-16 units)
+  float kl = 0;
+  QString tooltip;  // rich text
+};
+
 struct ChatEntry {
   Role role = Role::User;
   QString text;
   int64_t message_id = 0;  // store row (0: not stored yet)
   bool streaming = false;
+  std::vector<TokenMark> marks;  // pair turns only (not stored)
 };
 
 class ConversationModel : public QAbstractListModel {
@@ -30,7 +39,8 @@ class ConversationModel : public QAbstractListModel {
 
   void setEntries(std::vector<ChatEntry> entries);
   int append(ChatEntry entry);  // returns the row
-  void appendText(int row, const QString& chunk);
+  // With `mark`, the chunk is one token of a pair turn (mark.begin/length are set here).
+  void appendText(int row, const QString& chunk, const TokenMark* mark = nullptr);
   void finish(int row, int64_t message_id);  // not streaming any more; stored as message_id
   void removeLast();
   const ChatEntry& entry(int row) const { return entries_[size_t(row)]; }

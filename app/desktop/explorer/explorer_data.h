@@ -1,8 +1,11 @@
-// ExplorerData: what the explorer's panels draw, kept on the GUI thread. Throughput is real (from
-// the worker's per-token timings); attention, activations and divergence are synthetic stand-ins
-// shaped like the loaded model and labelled with the conversation's real tokens, until the
-// engine's probes deliver snapshots (setAttention & co. take those when they exist).
+// ExplorerData: what the explorer's panels draw, kept on the GUI thread. Real data from the
+// engine: probe steps of the answering model (and, after a pair turn, of the student) gathered per
+// conversation context (ProbeContext), the divergence of each student's last pair turn, per-token
+// throughput. Snapshots are rebuilt from the gathered captures at most every 100 ms while steps
+// stream in (less often when a
+// rebuild takes long, so the frame rate holds). Synthetic stand-ins only in demo mode (`--demo`), labelled as such.
 #pragma once
+#include <QElapsedTimer>
 #include <QObject>
 
 #include <memory>
@@ -10,6 +13,7 @@
 #include <vector>
 
 #include "app/desktop/engine_types.h"
+#include "app/desktop/explorer/probe_context.h"
 #include "ui/workspace.h"
 
 namespace ds::app {
@@ -19,25 +23,40 @@ class ExplorerData : public QObject {
  public:
   explicit ExplorerData(QObject* parent = nullptr);
 
+  void setDemo(bool demo);  // synthetic stand-ins shaped like the model (the gallery always is)
+  bool demo() const { return demo_; }
   void setModel(const ModelReport& model);
-  void setContextTokens(const std::vector<int32_t>& tokens);
+  void setContextTokens(const std::vector<int32_t>& tokens);  // labels of the demo data
   void addThroughput(const ThroughputSample& sample);
-  // Real snapshots (from probes) replace the synthetic ones.
+  void addProbeStep(const ProbeStep& step);
+  void beginPair(const PairStart& start);
+  void addDivergence(uint64_t request, const TokenDivergence& token);
+  // Snapshots drawn as they are until the next probe step (the end-to-end test's large maps).
   void setAttention(AttentionSnapshot student, std::optional<AttentionSnapshot> teacher);
-  void setActivations(ActivationSnapshot snap);
-  void setDivergence(std::vector<DivergenceSnapshot> students);
 
+  // Rebuilds the snapshots from new probe steps (throttled; `force` now). Call before workspace().
+  void refresh(bool force = false);
   // Pointers into this object, valid until its next change (the explorer draws on the GUI thread).
   ui::WorkspaceData workspace() const;
   size_t throughput_count() const { return throughput_.size(); }
+  // For tests and the status line.
+  const AttentionSnapshot& attention() const { return attention_; }
+  const std::optional<AttentionSnapshot>& teacherAttention() const { return teacher_; }
+  const ActivationSnapshot& activations() const { return activations_; }
+  const std::vector<DivergenceSnapshot>& divergence() const { return divergence_; }
+  uint64_t probeSteps() const { return probe_steps_; }
 
  private:
   void rebuild_synthetic();
+  void rebuild_real();
+  std::string label(int32_t id) const;
 
+  ProbeContext probes_[2];  // 0: the answering model (the teacher in a pair), 1: the pair's student
+  uint64_t pair_request_ = 0;
   AttentionSnapshot attention_;
   std::optional<AttentionSnapshot> teacher_;
   ActivationSnapshot activations_;
-  std::vector<DivergenceSnapshot> divergence_;
+  std::vector<DivergenceSnapshot> divergence_;  // one per student (its last pair turn)
   std::vector<ThroughputSample> throughput_;
   std::shared_ptr<const std::vector<std::string>> vocab_;
   std::vector<std::string> context_labels_;
@@ -45,7 +64,12 @@ class ExplorerData : public QObject {
   int n_layers_ = 4, n_heads_ = 8;
   std::vector<LayerKind> layout_;
   QString model_name_;
-  bool synthetic_ = true;
+  std::string status_;
+  bool demo_ = false;
+  bool dirty_ = false;
+  uint64_t probe_steps_ = 0;
+  QElapsedTimer since_rebuild_;
+  qint64 last_rebuild_ms_ = 0;
 };
 
 }  // namespace ds::app

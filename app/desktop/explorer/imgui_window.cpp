@@ -155,7 +155,10 @@ void ImGuiWindow::frame() {
 
   const ui::Panel before = state_.current;
   ImGui::NewFrame();
-  ui::draw_workspace(data_->workspace(), state_);
+  data_->refresh();
+  ui::WorkspaceData d = data_->workspace();
+  d.probes = &state_.probes;
+  ui::draw_workspace(d, state_);
   ImGui::Render();
   const double t_built = double(clock_.nsecsElapsed()) * 1e-6;
   stats_.build_ms += t_built - t_begin;
