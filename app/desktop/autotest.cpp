@@ -181,7 +181,7 @@ void AutoTest::run() {
   if (!o_.student.isEmpty()) run_pair();
   redock();
   exports();
-  measure_frame_rates();
+  if (o_.measure_fps) measure_frame_rates();
   if (!o_.hf_folder.isEmpty()) open_hf_folder();
   finish();
 }

@@ -33,6 +33,8 @@ struct AutoTestOptions {
   // "error": the model cannot be opened, a readable error and the welcome page, no crash.
   QString expect = "chat";
   QString student;    // a student to open beside the model for a pair turn ("" : none)
+  bool student_is_layer1_mamba = false;  // the student is the model with only layer 1 linearized (exact checks)
+  bool measure_fps = true;               // the frame-rate scenario (the default-models run reports none)
   QString hf_folder;  // a Hugging Face folder to open at the end ("" : none)
 };
 

@@ -1,6 +1,6 @@
 // distilscope: the desktop app. `distilscope [model.gguf | hf-folder]` opens that model; without
-// one, the default model, else the last one used, else a welcome page. `--autotest DIR` runs the
-// scripted end-to-end check (autotest.h); `--synthetic` first writes a tiny random model there (and
+// one, the embedded default teacher and its 50 % Mamba student (assets/models), else the last model used, else a
+// welcome page. `--autotest DIR` runs the scripted end-to-end check (autotest.h); `--synthetic` first writes a tiny random model there (and
 // a Hugging Face folder of it), `--autotest-pair` a linearized student of the model (layer 1 ->
 // Mamba) to compare with it. `--student` opens a student beside the model; `--demo` fills the probe
 // panels with labelled synthetic data.
@@ -17,6 +17,7 @@
 #include "model/model_source.h"
 #include "model/model_writer.h"
 #include "model/synthetic.h"
+#include "util/paths.h"
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
   }
 
   QString pair_student;
+  bool defaults = false;  // no model given: the embedded default teacher and its student
   if (testing && cli.isSet(pair) && !options.model.isEmpty()) {
     // The untrained hybrid student of the model: layer 1 a Mamba mixer initialized from its attention.
     pair_student = QDir(cli.value(autotest)).filePath("student-mamba1.gguf");
@@ -91,6 +93,12 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (testing && options.model.isEmpty() && !cli.isSet(expect) && options.student.isEmpty())
+    if (auto st = ds::default_model("student-mamba-50")) {
+      pair_student = QString::fromStdString(*st);
+      defaults = true;
+    }
+
   ds::app::MainWindow window(options);
   window.show();
   if (testing) {
@@ -100,6 +108,8 @@ int main(int argc, char** argv) {
     if (cli.isSet(expect)) o.expect = cli.value(expect);
     o.model = options.model;
     o.student = pair_student;
+    o.student_is_layer1_mamba = !defaults;
+    o.measure_fps = !defaults;  // measured with the synthetic and stories260K runs
     o.hf_folder = hf_folder;
     auto* test = new ds::app::AutoTest(window, o, &window);
     test->start();

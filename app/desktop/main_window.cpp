@@ -375,7 +375,12 @@ void MainWindow::show_error(const QString& what, const QString& message) {
 void MainWindow::open_startup_model() {
   QString path = options_.model;
   if (path.isEmpty())
-    if (auto d = default_model()) path = QString::fromStdString(*d);
+    if (auto d = default_model()) {
+      path = QString::fromStdString(*d);
+      // The embedded defaults come as a teacher and its students: the 50 % Mamba student beside it.
+      if (options_.student.isEmpty())
+        if (auto st = default_model("student-mamba-50")) options_.student = QString::fromStdString(*st);
+    }
   if (path.isEmpty() && QFileInfo::exists(last_model())) path = last_model();
   if (path.isEmpty()) {
     pages_->setCurrentWidget(welcome_);

@@ -2,14 +2,17 @@
 # End-to-end run of the real DistilScope app under Xvfb with Mesa's lavapipe and the Vulkan
 # validation layers on (see app/desktop/autotest.h for what it checks). Results, screenshots and
 # exports land in OUT/result (report.json, *.png). Exit 77 = skipped (model file absent).
-# usage: run_e2e.sh DISTILSCOPE OUT (--synthetic | --welcome | --missing | MODEL.gguf)
-#   --welcome: no model at all (the welcome page); --missing: a model path that does not exist
+# usage: run_e2e.sh DISTILSCOPE OUT (--synthetic | --defaults | --welcome | --missing | MODEL.gguf)
+#   --defaults: no model given (the embedded default teacher and student of assets/models/);
+#   --welcome: no model at all, no default installed (the welcome page); --missing: a model path that
+#   does not exist
 set -u
 app="$1"; out="$2"; model="$3"
 args=()
 case "$model" in
   --synthetic) args=(--synthetic --autotest-pair) ;;
-  --welcome) args=(--autotest-expect welcome) ;;
+  --defaults) args=() ;;
+  --welcome) args=(--autotest-expect welcome); export DS_ASSETS_DIR="$out/no-assets" ;;
   --missing) args=(--autotest-expect error "$out/no-such-model.gguf") ;;
   *) args=(--autotest-pair "$model") ;;
 esac
@@ -25,7 +28,7 @@ for tool in xvfb-run xauth; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing (apt-get install xvfb xauth)"; exit 1; }
 done
 rm -rf "$out"
-mkdir -p "$out/home" "$out/runtime"
+mkdir -p "$out/home" "$out/runtime" "$out/no-assets"
 chmod 700 "$out/runtime"
 # A private home: settings, conversation store and exports stay inside the test folder.
 export HOME="$out/home" XDG_RUNTIME_DIR="$out/runtime" XDG_CONFIG_HOME="$out/home/.config" \
