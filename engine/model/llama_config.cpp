@@ -84,7 +84,7 @@ ModelConfig read_llama_config(const GgufFile& f) {
 void write_llama_config(GgufWriter& w, const ModelConfig& c) {
   const std::string a = c.arch + ".";
   w.set_string("general.architecture", c.arch);
-  w.set_string("general.name", c.name);
+  if (!c.name.empty()) w.set_string("general.name", c.name);
   w.set_u32(a + "block_count", uint32_t(c.n_layers));
   w.set_u32(a + "embedding_length", uint32_t(c.d_model));
   w.set_u32(a + "feed_forward_length", uint32_t(c.ffn_dim));
@@ -94,7 +94,20 @@ void write_llama_config(GgufWriter& w, const ModelConfig& c) {
   w.set_f32(a + "attention.layer_norm_rms_epsilon", c.norm_eps);
   w.set_f32(a + "rope.freq_base", c.rope.theta);
   w.set_u32(a + "rope.dimension_count", uint32_t(c.head_dim));
-  if (c.head_dim != c.d_model / c.n_heads) w.set_u32(a + "attention.key_length", uint32_t(c.head_dim));
+  if (c.head_dim != c.d_model / c.n_heads) {
+    w.set_u32(a + "attention.key_length", uint32_t(c.head_dim));
+    w.set_u32(a + "attention.value_length", uint32_t(c.head_dim));
+  }
+  if (c.rope.scaling != "none") {
+    w.set_string(a + "rope.scaling.type", c.rope.scaling);
+    w.set_f32(a + "rope.scaling.factor", c.rope.factor);
+    if (c.rope.scaling == "llama3") {
+      w.set_f32(a + "rope.scaling.low_freq_factor", c.rope.low_freq_factor);
+      w.set_f32(a + "rope.scaling.high_freq_factor", c.rope.high_freq_factor);
+      w.set_u32(a + "rope.scaling.original_context_length", uint32_t(c.rope.original_context));
+    }
+  }
+  if (c.sliding_window > 0) w.set_u32(a + "attention.sliding_window", uint32_t(c.sliding_window));
 }
 
 std::vector<TensorSpec> llama_tensor_specs(const ModelConfig& c) {

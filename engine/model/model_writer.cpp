@@ -106,32 +106,9 @@ std::vector<uint64_t> ne_of(const ModelSource& src, const TensorOverrides& ov, c
 void write_gguf_metadata(GgufWriter& w, const ModelSource& src, const ModelConfig& c) {
   const std::string arch = c.arch == k_arch_apriel_hybrid ? "mistral" : c.arch;
   DS_CHECK(is_llama_family(arch), "[write] cannot write architecture '", c.arch, "' as GGUF (llama, mistral, qwen2)");
-  const std::string a = arch + ".";
-  w.set_string("general.architecture", arch);
-  if (!c.name.empty()) w.set_string("general.name", c.name);
-  w.set_u32(a + "block_count", uint32_t(c.n_layers));
-  w.set_u32(a + "embedding_length", uint32_t(c.d_model));
-  w.set_u32(a + "feed_forward_length", uint32_t(c.ffn_dim));
-  w.set_u32(a + "attention.head_count", uint32_t(c.n_heads));
-  w.set_u32(a + "attention.head_count_kv", uint32_t(c.n_kv_heads));
-  w.set_u32(a + "context_length", uint32_t(c.context_train));
-  w.set_f32(a + "attention.layer_norm_rms_epsilon", c.norm_eps);
-  w.set_f32(a + "rope.freq_base", c.rope.theta);
-  w.set_u32(a + "rope.dimension_count", uint32_t(c.head_dim));
-  if (c.head_dim != c.d_model / c.n_heads) {
-    w.set_u32(a + "attention.key_length", uint32_t(c.head_dim));
-    w.set_u32(a + "attention.value_length", uint32_t(c.head_dim));
-  }
-  if (c.rope.scaling != "none") {
-    w.set_string(a + "rope.scaling.type", c.rope.scaling);
-    w.set_f32(a + "rope.scaling.factor", c.rope.factor);
-    if (c.rope.scaling == "llama3") {
-      w.set_f32(a + "rope.scaling.low_freq_factor", c.rope.low_freq_factor);
-      w.set_f32(a + "rope.scaling.high_freq_factor", c.rope.high_freq_factor);
-      w.set_u32(a + "rope.scaling.original_context_length", uint32_t(c.rope.original_context));
-    }
-  }
-  if (c.sliding_window > 0) w.set_u32(a + "attention.sliding_window", uint32_t(c.sliding_window));
+  ModelConfig as_written = c;  // an Apriel-H1 hybrid is written as its Mistral-style base
+  as_written.arch = arch;
+  write_llama_config(w, as_written);
   write_hybrid_gguf(w, c);
   if (const GgufFile* f = src.gguf()) {  // the tokenizer keys as they are
     for (const std::string& key : f->key_order())
