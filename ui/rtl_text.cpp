@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "util/utf8.h"
+
 namespace ds::ui {
 
 namespace {
@@ -60,24 +62,6 @@ std::vector<uint32_t> decode(std::string_view s) {
     i += size_t(len);
   }
   return out;
-}
-
-void encode(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += char(cp);
-  } else if (cp < 0x800) {
-    out += char(0xC0 | (cp >> 6));
-    out += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += char(0xE0 | (cp >> 12));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  } else {
-    out += char(0xF0 | (cp >> 18));
-    out += char(0x80 | ((cp >> 12) & 0x3F));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  }
 }
 
 // Neighbouring letter, skipping vowel marks; 0 at the ends.
@@ -138,7 +122,7 @@ std::string visual_text(std::string_view utf8) {
     i = last_rtl + 1;
   }
   std::string out;
-  for (uint32_t cp : cps) encode(out, cp);
+  for (uint32_t cp : cps) utf8_append(out, cp);
   return out;
 }
 

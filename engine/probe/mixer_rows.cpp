@@ -42,6 +42,19 @@ void check_f32(const char* op, const Tensor& t, const Device& dev) {
   ops::check_type(op, t, DType::F32);
 }
 
+// The fields both row kernels' push constants share: which rows, where they go, which heads.
+template <class Push, class Mask>
+void set_row_fields(Push& pc, const MixerRowsArgs& a, const Span& out, const Mask& mask) {
+  pc.max_keys = uint32_t(a.max_keys);
+  pc.query_stride = uint32_t(a.query_stride);
+  pc.out_offset = out.offset;
+  pc.frame_words = out.frame_words;
+  pc.head_mask0 = mask[0];
+  pc.head_mask1 = mask[1];
+  pc.head_mask2 = mask[2];
+  pc.head_mask3 = mask[3];
+}
+
 }  // namespace
 
 int mamba_channels_per_head(const MambaDims& dims, int n_heads) {
@@ -104,14 +117,7 @@ void linear_implied_rows(vk::Recorder& rec, const Tensor& q, const Tensor& k_his
   pc.scale = 1.0f / std::sqrt(float(hd));
   pc.flags = (w.window_factor ? LINMIX_WINDOW_FACTOR : 0u) | (affine ? LINMIX_AFFINE : 0u);
   pc.capacity = uint32_t(k_history.ne[2]);
-  pc.max_keys = uint32_t(a.max_keys);
-  pc.query_stride = uint32_t(a.query_stride);
-  pc.out_offset = out.offset;
-  pc.frame_words = out.frame_words;
-  pc.head_mask0 = mask[0];
-  pc.head_mask1 = mask[1];
-  pc.head_mask2 = mask[2];
-  pc.head_mask3 = mask[3];
+  set_row_fields(pc, a, out, mask);
   const uint32_t threads = 128;
   auto& p = dev.pipeline("probe_linmix_rows", 8, sizeof pc, {threads, uint32_t(hd), uint32_t(F)});
   const vk::BufferSlice wf = w.window_factor ? w.window_factor.buf : w.fm_q.buf;
@@ -150,14 +156,7 @@ void mamba_implied_rows(vk::Recorder& rec, const Tensor& zxbc_history, const Ten
   pc.repeat = uint32_t(dims.repeat());
   pc.has_dt_bias = w.dt_bias ? 1u : 0u;
   pc.capacity = uint32_t(capacity);
-  pc.max_keys = uint32_t(a.max_keys);
-  pc.query_stride = uint32_t(a.query_stride);
-  pc.out_offset = out.offset;
-  pc.frame_words = out.frame_words;
-  pc.head_mask0 = mask[0];
-  pc.head_mask1 = mask[1];
-  pc.head_mask2 = mask[2];
-  pc.head_mask3 = mask[3];
+  set_row_fields(pc, a, out, mask);
   auto& p = dev.pipeline("probe_mamba_rows", 7, sizeof pc, {uint32_t(cph), uint32_t(dims.d_state)});
   rec.dispatch(p, {zxbc_history.buf, dt_history.buf, w.dt_bias ? w.dt_bias.buf : w.a_log.buf, w.a_log.buf, step.buf,
                    index, out.buf},
