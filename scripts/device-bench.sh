@@ -62,7 +62,8 @@ for w in $what; do
       st=(); for f in assets/models/student-*.gguf; do st+=(--student "$f"); done
       $B/distilscope-cli bench assets/models/teacher.gguf "${st[@]}" --prompt-len 128 -n 128 --depths 512,4096 --reps 3 2>&1 | tee -a "$OUT/summary.txt" ;;
     sweep)
-      log "matmul sweep"; $B/ds_bench_matmul --sweep 2>&1 | tail -60 | tee -a "$OUT/summary.txt" ;;
+      log "matmul sweep (gate/up-sized weight)"; $B/ds_bench_matmul --sweep 2>&1 | tail -80 | tee -a "$OUT/summary.txt"
+      log "matmul sweep (down-sized weight)"; $B/ds_bench_matmul --sweep -k 8192 -n 2048 --type f16 2>&1 | tail -50 | tee -a "$OUT/summary.txt" ;;
     kernels)
       log "matmul bench"; $B/ds_bench_matmul 2>&1 | tail -20 | tee -a "$OUT/summary.txt"
       log "attention bench"; DS_NO_VALIDATION=1 DS_BENCH=1 $B/ds_test_ops_attention --gtest_filter='*Bench*' 2>&1 | grep -vE '^\[ ' | tail -15 | tee -a "$OUT/summary.txt"

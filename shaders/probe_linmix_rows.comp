@@ -7,8 +7,10 @@
 // the weights linmix_scan + linmix_window apply to the values under their one normalizer (ref::
 // linear_mixer_attention; phi as linmix_features.comp, wf and lf as linmix_window.comp). Keys at or past
 // max_keys are not stored but count in the sum; stored keys past i are 0.
-// Workgroup (captured head, query): phi_q in shared memory, then each invocation scores its keys, computing
-// phi_k(k_j) of the keys outside the window in registers.
+// Workgroup (captured head, query, key chunk z): phi_q in shared memory, then each invocation scores its keys of
+// the chunk, computing phi_k(k_j) of the keys outside the window in registers. One chunk: the workgroup normalizes
+// its row; several (long contexts, to use the whole GPU): each writes its unnormalized part and its sum to
+// `partials` and probe_rows_final.comp normalizes.
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -23,6 +25,7 @@ layout(set = 0, binding = 4) readonly buffer Wf { float window_logit[]; };  // [
 layout(set = 0, binding = 5) readonly buffer Step { int step[]; };
 layout(set = 0, binding = 6) readonly buffer Index { uint frame_index[]; };
 layout(set = 0, binding = 7) buffer Ring { float ring[]; };
+layout(set = 0, binding = 8) writeonly buffer Partials { float partials[]; };  // [heads][queries][chunks]
 
 #include "reduce.glsl"
 #include "probe_heads.glsl"
@@ -34,25 +37,35 @@ shared float q_sh[HD];
 shared float y_sh[F];
 shared float phi_q[2 * F];
 
-// phi_k(k_j) . phi_q for the key at k[k0 ..], with key map w0 (one invocation).
+// phi_k(k_j) . phi_q for the key at k[k0 ..], with key map w0 (one invocation). The key is read once into
+// registers; the features are computed twice (extremes and both normalizers online, then the floored products)
+// rather than kept in a per-invocation array, which would live in slow local memory.
 float linear_weight(uint k0, uint w0) {
-  float y[F];
-  float hi = -3.0e38, lo = 3.0e38;
+  float kv[HD];
+  for (uint c = 0; c < HD; ++c) kv[c] = k[k0 + c];
+  float hi = -3.0e38, lo = 3.0e38, sum_pos = 0.0, sum_neg = 0.0;
   for (uint f = 0; f < F; ++f) {
-    float v = 0.0;
-    for (uint c = 0; c < HD; ++c) v += k[k0 + c] * fm_k[w0 + c * F + f];
-    y[f] = v;
-    hi = max(hi, v);
-    lo = min(lo, v);
-  }
-  float sum_pos = 0.0, sum_neg = 0.0;
-  for (uint f = 0; f < F; ++f) {
-    sum_pos += exp(y[f] - hi);
-    sum_neg += exp(lo - y[f]);
+    float y = 0.0;
+    for (uint c = 0; c < HD; ++c) y += kv[c] * fm_k[w0 + c * F + f];
+    if (y > hi) {
+      sum_pos = sum_pos * exp(hi - y) + 1.0;
+      hi = y;
+    } else {
+      sum_pos += exp(y - hi);
+    }
+    if (y < lo) {
+      sum_neg = sum_neg * exp(y - lo) + 1.0;
+      lo = y;
+    } else {
+      sum_neg += exp(lo - y);
+    }
   }
   float d = 0.0;
-  for (uint f = 0; f < F; ++f)
-    d += phi_q[f] * max(exp(y[f] - hi) / sum_pos, PHI_FLOOR) + phi_q[F + f] * max(exp(lo - y[f]) / sum_neg, PHI_FLOOR);
+  for (uint f = 0; f < F; ++f) {
+    float y = 0.0;
+    for (uint c = 0; c < HD; ++c) y += kv[c] * fm_k[w0 + c * F + f];
+    d += phi_q[f] * max(exp(y - hi) / sum_pos, PHI_FLOOR) + phi_q[F + f] * max(exp(lo - y) / sum_neg, PHI_FLOOR);
+  }
   return d;
 }
 
@@ -107,8 +120,11 @@ void main() {
   }
   m = workgroup_max(m);
 
+  const uint n_chunks = gl_NumWorkGroups.z, chunk = gl_WorkGroupID.z;
+  const uint chunk_keys = n_chunks == 1 ? max(p.max_keys, i + 1) : p.chunk_keys;
+  const uint lo = chunk * chunk_keys, hi = lo + chunk_keys;  // this workgroup's positions [lo, hi)
   float sum = 0.0;
-  for (uint j = tid; j <= i; j += T) {
+  for (uint j = lo + tid; j <= i && j < hi; j += T) {
     const uint k0 = (j * p.n_kv + hk) * HD;
     float a;
     if (int(j) >= first_window && N > 0) {
@@ -121,7 +137,12 @@ void main() {
     sum += a;
     if (j < p.max_keys) ring[row + j] = a;
   }
-  for (uint j = i + 1 + tid; j < p.max_keys; j += T) ring[row + j] = 0.0;
-  const float inv = 1.0 / workgroup_sum(sum);
+  for (uint j = max(lo, i + 1) + tid; j < min(hi, p.max_keys); j += T) ring[row + j] = 0.0;
+  sum = workgroup_sum(sum);
+  if (n_chunks > 1) {
+    if (tid == 0) partials[(hi_index * gl_NumWorkGroups.y + t) * n_chunks + chunk] = sum;
+    return;
+  }
+  const float inv = 1.0 / sum;
   for (uint j = tid; j <= i && j < p.max_keys; j += T) ring[row + j] *= inv;  // entries this invocation wrote
 }

@@ -313,6 +313,23 @@ struct ProbeLinmixRowsPush {
   uint head_mask1;
   uint head_mask2;
   uint head_mask3;
+  uint chunk_keys;    // keys per workgroup when the grid has several key chunks (z)
+  uint pad0;
+  uint pad1;
+  uint pad2;
+};
+
+// probe_rows_final.comp: divides chunked implied-attention rows (query r = workgroup x, captured head slot y) by
+// the sum of their chunks' partial sums, partials[(y * n_queries + r) * n_chunks + chunk].
+struct ProbeRowsFinalPush {
+  uint max_keys;
+  uint query_stride;
+  uint out_offset;
+  uint frame_words;
+  uint n_chunks;
+  uint pad0;
+  uint pad1;
+  uint pad2;
 };
 
 // mamba_attention.comp with PROBE=1: the same maps for the pass's first queries (positions n_past + t), over the
@@ -327,9 +344,9 @@ struct ProbeMambaRowsPush {
   uint query_stride;
   uint out_offset;
   uint frame_words;
-  uint pad0;
-  uint pad1;
-  uint pad2;
+  uint chunk_keys;    // keys per workgroup when the grid has several key chunks (z)
+  uint has_sums;      // dt_sums holds each whole chunk's sum of delta (probe_mamba_dt_sums.comp)
+  uint n_queries;     // probe_mamba_dt_sums: the pass's captured queries (the last one bounds the sums)
   uint head_mask0;
   uint head_mask1;
   uint head_mask2;
@@ -339,7 +356,8 @@ struct ProbeMambaRowsPush {
 #ifdef __cplusplus
 static_assert(sizeof(ProbeAttnPush) == 64);
 static_assert(sizeof(ProbeHistoryPush) == 16);
-static_assert(sizeof(ProbeLinmixRowsPush) == 64);
+static_assert(sizeof(ProbeLinmixRowsPush) == 80);
+static_assert(sizeof(ProbeRowsFinalPush) == 32);
 static_assert(sizeof(ProbeMambaRowsPush) == 64);
 static_assert(sizeof(ProbeStatsPush) == 32);
 static_assert(sizeof(ProbeLogitsPush) == 32);

@@ -17,6 +17,7 @@ struct FusedCase {
   DType type;
   int K, N, M;
   bool glu;  // else norm
+  ops::MatvecKernel kernel = ops::MatvecKernel::Strided;
 };
 
 std::string fused_name(const testing::TestParamInfo<FusedCase>& info) {
@@ -24,7 +25,7 @@ std::string fused_name(const testing::TestParamInfo<FusedCase>& info) {
   std::string t = dtype_name(c.type);
   for (auto& ch : t) ch = char(std::tolower(static_cast<unsigned char>(ch)));
   return t + "_K" + std::to_string(c.K) + "_N" + std::to_string(c.N) + "_M" + std::to_string(c.M) +
-         (c.glu ? "_glu" : "_norm");
+         (c.glu ? "_glu" : "_norm") + (c.kernel == ops::MatvecKernel::SubgroupRows ? "_rows" : "");
 }
 
 class FusedMatvec : public testing::TestWithParam<FusedCase> {};
@@ -42,6 +43,10 @@ TEST_P(FusedMatvec, MatchesUnfusedReference) {
   Tensor ty = test::tensor_from(y0, DType::F32, {c.N, c.M, 1, 1}, "y");
   ops::MatmulOptions o;
   o.path = ops::MatmulPath::MatVec;
+  ops::MatvecConfig cfg = ops::default_matvec_config(test::device());
+  cfg.kernel = c.kernel;
+  if (c.kernel == ops::MatvecKernel::SubgroupRows) cfg = {128, 3, 8, c.kernel, 2};
+  o.matvec = &cfg;
   o.glu = c.glu;
   o.accumulate = c.glu;  // the decode graph accumulates the down projection into the residual
   if (!c.glu) o.norm_weight = tg;
@@ -70,6 +75,8 @@ std::vector<FusedCase> fused_cases() {
     for (bool glu : {false, true}) {
       out.push_back({t, 64, 96, 1, glu});
       out.push_back({t, 2048, 300, 1, glu});
+      out.push_back({t, 2048, 300, 1, glu, ops::MatvecKernel::SubgroupRows});
+      out.push_back({t, 96, 97, 1, glu, ops::MatvecKernel::SubgroupRows});
       out.push_back({t, 160, 1001, 3, glu});
       if (t != DType::Q8_0 && t != DType::Q4_0) out.push_back({t, 70, 33, 2, glu});  // scalar path
     }

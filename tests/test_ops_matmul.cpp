@@ -39,6 +39,7 @@ std::string case_name(const MatmulCase& c) {
       c.matvec.max_cols != ops::MatvecConfig{}.max_cols)
     s += "_wg" + std::to_string(c.matvec.workgroup) + "_r" + std::to_string(c.matvec.rows) + "_c" +
          std::to_string(c.matvec.max_cols);
+  if (c.matvec.kernel == ops::MatvecKernel::SubgroupRows) s += "_rows_u" + std::to_string(c.matvec.unroll);
   return s;
 }
 
@@ -160,6 +161,18 @@ std::vector<MatmulCase> config_cases() {
       c.matvec = cfg;
       out.push_back(c);
     }
+  // The subgroup-per-row kernel (one column): workgroups of 1..8 subgroups, unrolled main loop plus
+  // remainder (K = 2048: 256 chunks; K = 1000: 125), rows past N.
+  const ops::MatvecConfig rows_configs[] = {{32, 1, 8, ops::MatvecKernel::SubgroupRows, 1},
+                                            {128, 2, 8, ops::MatvecKernel::SubgroupRows, 4},
+                                            {256, 3, 8, ops::MatvecKernel::SubgroupRows, 3}};
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0})
+    for (const auto& cfg : rows_configs)
+      for (int K : {2048, (t == DType::Q8_0 || t == DType::Q4_0) ? 1024 : 1000}) {
+        MatmulCase c{t, K, 515, 1, true, true, MatmulPath::MatVec};
+        c.matvec = cfg;
+        out.push_back(c);
+      }
   return out;
 }
 INSTANTIATE_TEST_SUITE_P(MatvecConfigs, MatmulTest, testing::ValuesIn(config_cases()),

@@ -25,7 +25,15 @@ struct LinCase {
   int n_past, n_tokens, n_queries, max_keys, capacity;
   std::vector<int> heads;  // empty = all
   std::string name;
+  int chunk_keys = 0;      // > 0: keys split into chunks of this many (partials scratch + normalization pass)
 };
+
+// F32 scratch for `chunk_keys` chunks of rows (heads x queries x chunks), or none.
+Tensor chunk_partials(size_t n_heads, int n_queries, int span, int chunk_keys) {
+  if (chunk_keys <= 0) return {};
+  const size_t n = n_heads * size_t(n_queries) * size_t((span + chunk_keys - 1) / chunk_keys);
+  return test::tensor_from(std::vector<float>(n, NAN), DType::F32, {int64_t(n), 1, 1, 1}, "partials");
+}
 
 struct LinProblem {
   ref::LinearMixerDims d;
@@ -118,9 +126,12 @@ TEST_P(LinearImpliedRows, MatchReferenceAndSumToOne) {
   const uint32_t words = uint32_t(heads.size() * c.n_queries * c.max_keys), frame = words + 64;
   Tensor out = test::word_tensor(32 + 2 * size_t(frame), test::k_nan_bits, "ring");
   Tensor index = test::index_tensor(1);
-  const probe::MixerRowsArgs a{heads, c.max_keys, c.n_queries, c.n_queries};
+  probe::MixerRowsArgs a{heads, c.max_keys, c.n_queries, c.n_queries};
+  if (c.chunk_keys > 0) a.chunk_keys = c.chunk_keys;
+  const Tensor partials = chunk_partials(heads.size(), c.n_queries, std::max(c.capacity, c.max_keys), c.chunk_keys);
   test::run([&](vk::Recorder& r) {
-    probe::linear_implied_rows(r, tq, tk, w, c.window, c.affine, step, index.buf, a, probe::Span{out.buf, 32, frame});
+    probe::linear_implied_rows(r, tq, tk, w, c.window, c.affine, step, index.buf, a, probe::Span{out.buf, 32, frame},
+                               partials);
   });
   const auto ring = test::download_words(out);
   std::vector<float> got(words);
@@ -140,7 +151,12 @@ INSTANTIATE_TEST_SUITE_P(
         LinCase{16, 4, 2, 2, 2, 8, 3, false, true, 9, 5, 3, 14, 20, {}, "hd16_kvmaps_affine_capture_3_of_5"},
         LinCase{8, 6, 3, 6, 3, 5, 0, false, false, 0, 11, 11, 11, 11, {1, 4}, "hd8_odd_pure_linear"},
         LinCase{12, 2, 1, 2, 2, 20, 100, true, false, 30, 1, 1, 31, 37, {}, "hd12_window_covers_all"},
-        LinCase{32, 4, 4, 4, 4, 16, 8, true, true, 70, 1, 1, 40, 96, {3}, "hd32_truncated_rows"}),
+        LinCase{32, 4, 4, 4, 4, 16, 8, true, true, 70, 1, 1, 40, 96, {3}, "hd32_truncated_rows"},
+        // Key chunks over several workgroups + the normalization pass (long contexts): decode with the window
+        // inside the last chunks, prefill, truncated rows.
+        LinCase{64, 32, 8, 32, 32, 64, 64, true, false, 300, 1, 1, 512, 512, {}, "hd64_decode_chunks_of_40", 40},
+        LinCase{64, 32, 8, 32, 32, 64, 64, true, false, 40, 24, 24, 64, 80, {0, 7, 31}, "hd64_prefill_chunks_of_9", 9},
+        LinCase{32, 4, 4, 4, 4, 16, 8, true, true, 70, 1, 1, 40, 96, {3}, "hd32_truncated_rows_chunks_of_16", 16}),
     [](const auto& info) { return info.param.name; });
 
 // The rows are the weights the mixer applies to V: sum_j row_j v_j reproduces the GPU mixer's output per head
@@ -218,6 +234,7 @@ struct MambaCase {
   int cph, n_past, n_tokens, n_queries, max_keys, capacity;
   std::vector<int> heads;  // empty = all d_inner / cph heads
   std::string name;
+  int chunk_keys = 0;      // > 0: keys split into chunks of this many (partials scratch + normalization pass)
 };
 
 class MambaImpliedRows : public testing::TestWithParam<MambaCase> {};
@@ -245,9 +262,17 @@ TEST_P(MambaImpliedRows, MatchReferenceAndSumToOne) {
   const uint32_t words = uint32_t(heads.size() * c.n_queries * c.max_keys);
   Tensor out = test::word_tensor(16 + size_t(words), test::k_nan_bits, "ring");
   Tensor index = test::index_tensor(0);
+  probe::MixerRowsArgs args{heads, c.max_keys, c.n_queries, c.n_queries};
+  if (c.chunk_keys > 0) args.chunk_keys = c.chunk_keys;
+  const Tensor partials = chunk_partials(heads.size(), c.n_queries, std::max(c.capacity, c.max_keys), c.chunk_keys);
+  // Chunked cases use the pre-pass sums of delta per chunk, except those named "_no_sums".
+  Tensor dt_sums;
+  if (c.chunk_keys > 0 && c.name.find("_no_sums") == std::string::npos)
+    dt_sums = test::tensor_from(std::vector<float>(size_t(m.d_inner) * probe::k_max_key_chunks, NAN), DType::F32,
+                                {m.d_inner, probe::k_max_key_chunks, 1, 1}, "dt_sums");
   test::run([&](vk::Recorder& r) {
-    probe::mamba_implied_rows(r, tz, td, w, m, c.cph, step, index.buf, {heads, c.max_keys, c.n_queries, c.n_queries},
-                              probe::Span{out.buf, 16, 0});
+    probe::mamba_implied_rows(r, tz, td, w, m, c.cph, step, index.buf, args, probe::Span{out.buf, 16, 0}, partials,
+                              dt_sums);
   });
   const auto ring = test::download_words(out);
   std::vector<float> got(words);
@@ -266,7 +291,13 @@ INSTANTIATE_TEST_SUITE_P(
         MambaCase{{2048, 512, 16, 4}, 64, 200, 1, 1, 256, 256, {}, "di2048_teacher_heads_decode"},
         MambaCase{{64, 32, 16, 4}, 16, 10, 12, 12, 30, 40, {}, "di64_prefill"},
         MambaCase{{48, 24, 8, 3}, 12, 7, 6, 4, 13, 20, {0, 3}, "di48_odd_capture_4_of_6"},
-        MambaCase{{40, 8, 8, 4}, 20, 50, 1, 1, 32, 60, {1}, "di40_truncated_rows"}),
+        MambaCase{{40, 8, 8, 4}, 20, 50, 1, 1, 32, 60, {1}, "di40_truncated_rows"},
+        // Key chunks over several workgroups + the normalization pass (what long contexts use): decode at a
+        // depth spanning many chunks, prefill with chunks shorter than a tile, truncated rows.
+        MambaCase{{2048, 512, 16, 4}, 64, 200, 1, 1, 256, 256, {}, "di2048_decode_chunks_of_48", 48},
+        MambaCase{{2048, 512, 16, 4}, 64, 200, 1, 1, 256, 256, {}, "di2048_decode_chunks_of_48_no_sums", 48},
+        MambaCase{{64, 32, 16, 4}, 16, 10, 12, 12, 30, 40, {}, "di64_prefill_chunks_of_7", 7},
+        MambaCase{{40, 8, 8, 4}, 20, 50, 1, 1, 32, 60, {1}, "di40_truncated_rows_chunks_of_16", 16}),
     [](const auto& info) { return info.param.name; });
 
 TEST(MambaImpliedRows, TeacherHeadsMustDivideDInner) {

@@ -45,7 +45,8 @@ struct Opts {
 struct Row {
   int depth;
   double ms_per_token, tps, bytes_per_token, fraction;
-  double probe_ms = 0;  // with --probe-layer
+  double probe_ms = 0;       // with --probe-layer
+  double probe_host_ms = 0;  // of which: reading and parsing the frame on the host (take_frames)
 };
 
 struct Result {
@@ -127,6 +128,7 @@ Result bench_model(Device& dev, const std::string& path, const Opts& o, const st
     res.probes = cat("layer ", o.probe_layer, ", ", plan->heads.empty() ? std::string("all") : std::to_string(plan->heads.size()),
                      " heads, rows + stats + sublayer norms", plan->logit_lens ? " + logit lens" : "");
   }
+  std::vector<std::vector<double>> host_ms(depths.size());  // take_frames per token, with probes
   auto time_decode = [&](bool probes) {
     std::vector<std::vector<double>> per_token(depths.size());
     s.set_capture_plan(probes ? plan.get() : nullptr);
@@ -137,12 +139,17 @@ Result bench_model(Device& dev, const std::string& path, const Opts& o, const st
         int32_t t = s.decode(tok(rng), true);  // warm-up (records the step)
         s.take_frames();
         size_t frames = 0;
+        double host = 0;
         auto t0 = Clock::now();
         for (int k = 0; k < o.n; ++k) {
           t = s.decode(t, true);
-          if (probes) frames += s.take_frames().size();
+          if (!probes) continue;
+          auto h0 = Clock::now();
+          frames += s.take_frames().size();
+          host += ms_since(h0);
         }
         per_token[i].push_back(ms_since(t0) / o.n);
+        if (probes) host_ms[i].push_back(host / o.n);
         DS_CHECK(!probes || frames == size_t(o.n), "[bench] ", frames, " frames read back for ", o.n, " steps");
       }
     }
@@ -161,7 +168,8 @@ Result bench_model(Device& dev, const std::string& path, const Opts& o, const st
     const double bytes = double(weights_read) + 2.0 * double(res.state_bytes) +
                          double(res.kv_bytes_per_token) * (depths[i] + o.n / 2.0);
     const double achieved = bytes / (ms * 1e-3) / 1e9;
-    res.rows.push_back({depths[i], ms, 1000.0 / ms, bytes, achieved / bw.read_gbs, median(per_token_probes[i])});
+    res.rows.push_back({depths[i], ms, 1000.0 / ms, bytes, achieved / bw.read_gbs, median(per_token_probes[i]),
+                        plan ? median(host_ms[i]) : 0.0});
   }
   return res;
 }
@@ -177,9 +185,10 @@ void print_text(const Result& r, const Opts& o) {
   if (r.probes.empty()) return;
   std::printf("probes  %s\n", r.probes.c_str());
   for (auto& row : r.rows)
-    std::printf("decode  depth %6d: %9.1f tokens/s plain, %9.1f tokens/s with probes: %.3fx the time (%+.1f%%)\n",
+    std::printf("decode  depth %6d: %9.1f tokens/s plain, %9.1f tokens/s with probes: %.3fx the time (%+.1f%%); "
+                "host frame reads %.3f ms/token\n",
                 row.depth, row.tps, 1000.0 / row.probe_ms, row.probe_ms / row.ms_per_token,
-                100 * (row.probe_ms / row.ms_per_token - 1));
+                100 * (row.probe_ms / row.ms_per_token - 1), row.probe_host_ms);
 }
 
 void json_rows(JsonWriter& j, const Result& r) {
@@ -192,7 +201,7 @@ void json_rows(JsonWriter& j, const Result& r) {
         .field("bytes_per_token", row.bytes_per_token).field("bandwidth_fraction", row.fraction);
     if (!r.probes.empty())
       j.field("probes", r.probes).field("probe_ms_per_token", row.probe_ms).field("probe_tokens_per_s", 1000.0 / row.probe_ms)
-          .field("probe_slowdown", row.probe_ms / row.ms_per_token);
+          .field("probe_slowdown", row.probe_ms / row.ms_per_token).field("probe_host_ms_per_token", row.probe_host_ms);
     j.end_object();
   }
   j.end_array();

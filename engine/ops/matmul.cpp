@@ -1,4 +1,5 @@
-// matmul dispatch: shape checks, then the mat-vec kernel (shaders/matvec.comp) for few columns or
+// matmul dispatch: shape checks, then a mat-vec kernel (shaders/matvec.comp, or matvec_rows.comp for one
+// vector-aligned column) for few columns or
 // the tiled kernel (shaders/matmul.comp) for many; one shader variant per weight type.
 #include "ops/matmul.h"
 
@@ -41,6 +42,21 @@ void check_matvec_config(const Device& dev, const MatvecConfig& c) {
            lim.maxComputeSharedMemorySize);
 }
 
+// Whether the subgroup-per-row kernel serves this config and shape (Auto: N >= K): staged x (K rounded up to
+// 1024 floats) plus the per-subgroup sums fit in shared memory, whole subgroups per workgroup.
+bool subgroup_rows_fits(const Device& dev, const MatvecConfig& c, int64_t K, int64_t N) {
+  if (c.kernel == MatvecKernel::Strided || (c.kernel == MatvecKernel::Auto && N < K)) return false;
+  const auto& lim = dev.props().limits;
+  const uint32_t sg = dev.subgroup_size();
+  DS_CHECK(c.workgroup >= sg && c.workgroup % sg == 0 && c.workgroup <= lim.maxComputeWorkGroupInvocations &&
+               c.rows >= 1 && c.rows <= 16 && c.unroll >= 1 && c.unroll <= 16,
+           "[matmul] subgroup-row mat-vec config workgroup=", c.workgroup, " rows=", c.rows, " unroll=", c.unroll,
+           ": need a workgroup of whole subgroups (", sg, " wide, at most ", lim.maxComputeWorkGroupInvocations,
+           ") and 1..16 rows and unroll");
+  const uint64_t shared_bytes = uint64_t((K + 1023) / 1024 * 1024) * 4 + uint64_t(c.workgroup) * 4;
+  return shared_bytes <= lim.maxComputeSharedMemorySize;
+}
+
 }  // namespace
 
 bool uses_coopmat(const Device& dev, const Tensor& w, bool aligned) {
@@ -48,16 +64,25 @@ bool uses_coopmat(const Device& dev, const Tensor& w, bool aligned) {
 }
 
 MatvecConfig default_matvec_config(const Device& dev) {
-  // GPUs: 128 invocations (4 NVIDIA warps) and 2 rows per workgroup. CPU devices (lavapipe) run a
-  // workgroup's invocations as SIMD lanes and pay for every workgroup barrier, so there a workgroup is
-  // one or two subgroups covering more rows. DS_MATVEC_WG / DS_MATVEC_ROWS override (for tuning).
+  // GPUs: the subgroup-per-row kernel, 256 invocations, 2 rows per subgroup (Strided: 128 invocations
+  // and 2 rows per workgroup). CPU devices (lavapipe) run a workgroup's invocations as SIMD lanes and pay
+  // for every workgroup barrier, so there the Strided kernel with one or two subgroups covering more rows.
+  // DS_MATVEC_KERNEL (strided|rows), DS_MATVEC_WG, DS_MATVEC_ROWS, DS_MATVEC_UNROLL override (for tuning).
   MatvecConfig c;
   if (dev.info().type == "cpu") {
     c.workgroup = std::max<uint32_t>(dev.subgroup_size(), 8);
     c.rows = 4;
+  } else {
+    c.kernel = MatvecKernel::Auto;
+    c.workgroup = 256;
   }
+  if (const char* e = std::getenv("DS_MATVEC_KERNEL"))
+    c.kernel = std::string(e) == "rows"   ? MatvecKernel::SubgroupRows
+               : std::string(e) == "auto" ? MatvecKernel::Auto
+                                          : MatvecKernel::Strided;
   if (const char* e = std::getenv("DS_MATVEC_WG")) c.workgroup = uint32_t(std::atoi(e));
   if (const char* e = std::getenv("DS_MATVEC_ROWS")) c.rows = uint32_t(std::atoi(e));
+  if (const char* e = std::getenv("DS_MATVEC_UNROLL")) c.unroll = uint32_t(std::atoi(e));
   return c;
 }
 
@@ -115,7 +140,16 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
   std::vector<vk::BufferSlice> bufs{w.buf, x.buf, y.buf, o.bias ? o.bias.buf : x.buf};
   const uint32_t writes = 0b0100;
 
-  if (path == MatmulPath::MatVec) {
+  if (path == MatmulPath::MatVec && M == 1 && aligned && subgroup_rows_fits(dev, cfg, K, N)) {
+    bufs.push_back(o.norm_weight ? o.norm_weight.buf : x.buf);
+    const uint32_t kmax = uint32_t(div_up(K, 1024) * 1024);  // staged x capacity: few pipeline variants
+    auto& p = dev.pipeline(std::string("matvec_rows_") + variant, 5, sizeof pc,
+                           {cfg.workgroup, cfg.rows, kmax, cfg.unroll});
+    const uint32_t rows_per_group = cfg.workgroup / dev.subgroup_size() * cfg.rows;
+    auto [gx, gy] = grid_2d(div_up(N, rows_per_group));
+    const std::string label = std::string("matvec_rows_") + variant + (o.norm_weight ? "+norm" : o.glu ? "+glu" : "");
+    rec.dispatch(p, bufs, writes, &pc, gx, gy, 1, label.c_str());
+  } else if (path == MatmulPath::MatVec) {
     check_matvec_config(dev, cfg);
     uint32_t cols = uint32_t(std::min<int64_t>(M, cfg.max_cols));
     bufs.push_back(o.norm_weight ? o.norm_weight.buf : x.buf);

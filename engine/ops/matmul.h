@@ -20,11 +20,23 @@ enum class MatmulPath {
   CoopMat, // force the tensor-core kernel (devices with VK_NV_cooperative_matrix; K % 8 == 0)
 };
 
-// Launch shape of the mat-vec kernel (spec constants of shaders/matvec.comp), for tuning.
+// Which mat-vec kernel serves a single column (decode): Strided (shaders/matvec.comp: a workgroup's
+// threads stride along K over `rows` rows and reduce through shared memory; any M, any alignment) or
+// SubgroupRows (shaders/matvec_rows.comp: x staged in shared memory once, then each subgroup reduces
+// `rows` rows with `unroll` 16-byte loads in flight per lane). SubgroupRows is used when M == 1, the
+// weights are vector-aligned and K fits the device's shared memory; everything else takes Strided.
+// Auto: SubgroupRows for matrices with at least as many rows as their row length (N >= K: q/k/v,
+// gate/up, the lm head), Strided for long rows (the down projection), as measured on the H200
+// (docs/performance.md).
+enum class MatvecKernel { Strided, SubgroupRows, Auto };
+
+// Launch shape of the mat-vec kernels (their spec constants), for tuning.
 struct MatvecConfig {
   uint32_t workgroup = 128;  // invocations per workgroup
-  uint32_t rows = 2;         // output rows per workgroup
+  uint32_t rows = 2;         // output rows per workgroup (Strided) or per subgroup (SubgroupRows)
   uint32_t max_cols = 8;     // columns of x handled by one workgroup (and the Auto threshold)
+  MatvecKernel kernel = MatvecKernel::Strided;
+  uint32_t unroll = 4;       // SubgroupRows: 8-weight chunks per lane in flight
 };
 MatvecConfig default_matvec_config(const Device& dev);
 // Whether Auto sends a large-M matmul with weight w to the tensor-core kernel (which rounds x and the

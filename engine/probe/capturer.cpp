@@ -83,19 +83,19 @@ void Capturer::linear_implied(vk::Recorder& rec, int layer, const Tensor& q, con
   if (s.attn_rows == k_absent) return;
   DS_CHECK(s.kind == LayerKind::Linear, "[capture] layer ", layer, " is not a linear layer");
   linear_implied_rows(rec, q, k_history, w, window, affine, step, ring_.index(), rows_args("linear_implied", q.ne[2]),
-                      ring_.at(s.attn_rows));
+                      ring_.at(s.attn_rows), row_partials_);
   mark(layer, "attention rows");
 }
 
 void Capturer::mamba_implied(vk::Recorder& rec, int layer, int64_t n, const Tensor& zxbc_history,
-                             const Tensor& dt_history, const ops::MambaWeights& w, const MambaDims& dims,
-                             const Tensor& step) {
+                             const Tensor& dt_history, const Tensor& dt_sums, const ops::MambaWeights& w,
+                             const MambaDims& dims, const Tensor& step) {
   const LayerSections& s = sections("mamba_implied", layer);
   if (s.attn_rows == k_absent) return;
   DS_CHECK(s.kind == LayerKind::Mamba, "[capture] layer ", layer, " is not a mamba layer");
   const int cph = mamba_channels_per_head(dims, ring_.layout().n_heads);
   mamba_implied_rows(rec, zxbc_history, dt_history, w, dims, cph, step, ring_.index(), rows_args("mamba_implied", n),
-                     ring_.at(s.attn_rows));
+                     ring_.at(s.attn_rows), row_partials_, dt_sums);
   mark(layer, "attention rows");
 }
 

@@ -44,7 +44,7 @@ class Capturer {
   void linear_implied(vk::Recorder& rec, int layer, const Tensor& q, const Tensor& k_history,
                       const ops::LinearMixerWeights& w, int window, bool affine, const Tensor& step);
   void mamba_implied(vk::Recorder& rec, int layer, int64_t n, const Tensor& zxbc_history, const Tensor& dt_history,
-                     const ops::MambaWeights& w, const MambaDims& dims, const Tensor& step);
+                     const Tensor& dt_sums, const ops::MambaWeights& w, const MambaDims& dims, const Tensor& step);
   // The mixer (attention) output and the MLP output added to the residual, F32 [d_model, n]: their norms.
   void mixer_out(vk::Recorder& rec, int layer, const Tensor& out);
   void mlp_out(vk::Recorder& rec, int layer, const Tensor& out);

@@ -81,7 +81,7 @@ Frame parse_frame(const FrameLayout& f, std::span<const uint32_t> words) {
         m.probs.resize(size_t(nq) * size_t(n_keys));
         for (int t = 0; t < nq; ++t) {
           const uint32_t* row = words.data() + s.attn_rows + (i * size_t(p.max_queries) + t) * p.max_context;
-          for (int k = 0; k < n_keys; ++k) m.probs[size_t(t) * n_keys + k] = f32(row[k]);
+          std::memcpy(m.probs.data() + size_t(t) * n_keys, row, size_t(n_keys) * sizeof(float));
         }
         fr.maps.push_back(std::move(m));
       }

@@ -136,12 +136,12 @@ Graph insert_captures(const Graph& g, CaptureSet& set, const CaptureLinks& links
           cap->linear_implied(r, layer, q, k_hist, w, window, affine, step);
         });
       } else {
-        const Tensor zh = h->zxbc, dh = h->dt;
+        const Tensor zh = h->zxbc, dh = h->dt, sums = h->dt_sums;
         const ops::MambaWeights w{node.in[2], node.in[3], node.in[4], node.in[5], node.in[6]};
         const MambaDims dims = node.mamba;
         const int64_t n = node.in[0].ne[1];
-        out.capture(name + ".probe", [cap, layer, n, zh, dh, w, dims, step](vk::Recorder& r) {
-          cap->mamba_implied(r, layer, n, zh, dh, w, dims, step);
+        out.capture(name + ".probe", [cap, layer, n, zh, dh, sums, w, dims, step](vk::Recorder& r) {
+          cap->mamba_implied(r, layer, n, zh, dh, sums, w, dims, step);
         });
       }
     }

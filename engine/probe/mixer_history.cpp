@@ -4,6 +4,7 @@
 #include <string>
 
 #include "model/hybrid_config.h"
+#include "probe/mixer_rows.h"
 
 namespace ds::probe {
 
@@ -19,6 +20,7 @@ MixerHistory::MixerHistory(vk::Arena& arena, const FrameLayout& layout, const Mo
       const MambaDims d = mamba_dims(c);
       h.zxbc = make_tensor(arena, DType::F32, {d.zxbc_rows(), n_ctx, 1, 1}, p + ".zxbc_history");
       h.dt = make_tensor(arena, DType::F32, {d.d_inner, n_ctx, 1, 1}, p + ".dt_history");
+      h.dt_sums = make_tensor(arena, DType::F32, {d.d_inner, k_max_key_chunks, 1, 1}, p + ".dt_sums");
     }
     layers_.push_back(h);
   }

@@ -21,6 +21,7 @@ class MixerHistory {
     int layer = -1;
     Tensor k;         // linear: F32 [head_dim, n_kv, n_ctx]
     Tensor zxbc, dt;  // mamba: F32 [2 d_inner + 2 d_xb, n_ctx], [d_inner, n_ctx]
+    Tensor dt_sums;   // mamba: F32 [d_inner, k_max_key_chunks], scratch of the chunked rows (mixer_rows.h)
   };
   // For the mixer layers of `layout` with attention rows; allocates nothing when there are none.
   MixerHistory(vk::Arena& arena, const FrameLayout& layout, const ModelConfig& model, int n_ctx);

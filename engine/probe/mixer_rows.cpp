@@ -55,6 +55,37 @@ void set_row_fields(Push& pc, const MixerRowsArgs& a, const Span& out, const Mas
   pc.head_mask3 = mask[3];
 }
 
+// Key chunks of a row kernel: one (a workgroup walks every key) without partials, else as many as partials holds
+// (heads x queries x chunks floats, at most chunk_limit), each of at least args.chunk_keys keys, covering `span`
+// positions.
+struct KeyChunks {
+  uint32_t count = 1, keys = 0;
+};
+KeyChunks key_chunks(const char* op, const Device& dev, const MixerRowsArgs& a, int64_t span, const Tensor& partials,
+                     int64_t chunk_limit = 65535) {
+  KeyChunks c;
+  if (!partials) return c;
+  check_f32(op, partials, dev);
+  DS_CHECK(a.chunk_keys >= 1, "[", op, "] chunk_keys ", a.chunk_keys, " must be positive");
+  const int64_t rows = int64_t(a.heads.size()) * a.n_queries;
+  const int64_t max_chunks = std::min<int64_t>(partials.n_elements() / rows, chunk_limit);
+  if (max_chunks < 2) return c;
+  const int64_t keys = std::max<int64_t>(a.chunk_keys, (span + max_chunks - 1) / max_chunks);
+  c.count = ops::div_up(span, keys);
+  c.keys = uint32_t(keys);
+  return c;
+}
+
+// The normalization pass after a chunked row kernel (probe_rows_final.comp).
+void normalize_rows(vk::Recorder& rec, const MixerRowsArgs& a, const Span& out, const KeyChunks& chunks,
+                    const Tensor& step, const vk::BufferSlice& index, const Tensor& partials, const char* label) {
+  push::ProbeRowsFinalPush pc{uint32_t(a.max_keys), uint32_t(a.query_stride), out.offset, out.frame_words,
+                              chunks.count, 0, 0, 0};
+  auto& p = rec.device().pipeline("probe_rows_final", 4, sizeof pc);
+  rec.dispatch(p, {step.buf, index, out.buf, partials.buf}, 0b0100, &pc, uint32_t(a.n_queries),
+               uint32_t(a.heads.size()), 1, label);
+}
+
 }  // namespace
 
 int mamba_channels_per_head(const MambaDims& dims, int n_heads) {
@@ -82,7 +113,7 @@ void store_history(vk::Recorder& rec, const Tensor& src, int64_t n_cols, const T
 
 void linear_implied_rows(vk::Recorder& rec, const Tensor& q, const Tensor& k_history, const ops::LinearMixerWeights& w,
                          int window, bool affine, const Tensor& step, const vk::BufferSlice& index,
-                         const MixerRowsArgs& a, const Span& out) {
+                         const MixerRowsArgs& a, const Span& out, const Tensor& partials) {
   const char* op = "linear_implied_rows";
   Device& dev = rec.device();
   for (const Tensor* t : {&q, &k_history, &w.fm_q, &w.fm_k}) check_f32(op, *t, dev);
@@ -118,16 +149,23 @@ void linear_implied_rows(vk::Recorder& rec, const Tensor& q, const Tensor& k_his
   pc.flags = (w.window_factor ? LINMIX_WINDOW_FACTOR : 0u) | (affine ? LINMIX_AFFINE : 0u);
   pc.capacity = uint32_t(k_history.ne[2]);
   set_row_fields(pc, a, out, mask);
+  const KeyChunks chunks = key_chunks(op, dev, a, std::max<int64_t>(pc.capacity, a.max_keys), partials);
+  pc.chunk_keys = chunks.keys;
+  const bool chunked = chunks.count > 1;
   const uint32_t threads = 128;
-  auto& p = dev.pipeline("probe_linmix_rows", 8, sizeof pc, {threads, uint32_t(hd), uint32_t(F)});
+  auto& p = dev.pipeline("probe_linmix_rows", 9, sizeof pc, {threads, uint32_t(hd), uint32_t(F)});
   const vk::BufferSlice wf = w.window_factor ? w.window_factor.buf : w.fm_q.buf;
-  rec.dispatch(p, {q.buf, k_history.buf, w.fm_q.buf, w.fm_k.buf, wf, step.buf, index, out.buf}, 1u << 7, &pc,
-               uint32_t(a.heads.size()), uint32_t(a.n_queries), 1, op);
+  rec.dispatch(p, {q.buf, k_history.buf, w.fm_q.buf, w.fm_k.buf, wf, step.buf, index, out.buf,
+                   chunked ? partials.buf : out.buf},
+               chunked ? 0b110000000u : 0b010000000u, &pc, uint32_t(a.heads.size()), uint32_t(a.n_queries),
+               chunks.count, op);
+  if (chunked) normalize_rows(rec, a, out, chunks, step, index, partials, "linear_implied_rows_final");
 }
 
 void mamba_implied_rows(vk::Recorder& rec, const Tensor& zxbc_history, const Tensor& dt_history,
                         const ops::MambaWeights& w, const MambaDims& dims, int channels_per_head, const Tensor& step,
-                        const vk::BufferSlice& index, const MixerRowsArgs& a, const Span& out) {
+                        const vk::BufferSlice& index, const MixerRowsArgs& a, const Span& out,
+                        const Tensor& partials, const Tensor& dt_sums) {
   const char* op = "mamba_implied_rows";
   dims.check(op);
   Device& dev = rec.device();
@@ -157,10 +195,31 @@ void mamba_implied_rows(vk::Recorder& rec, const Tensor& zxbc_history, const Ten
   pc.has_dt_bias = w.dt_bias ? 1u : 0u;
   pc.capacity = uint32_t(capacity);
   set_row_fields(pc, a, out, mask);
-  auto& p = dev.pipeline("probe_mamba_rows", 7, sizeof pc, {uint32_t(cph), uint32_t(dims.d_state)});
-  rec.dispatch(p, {zxbc_history.buf, dt_history.buf, w.dt_bias ? w.dt_bias.buf : w.a_log.buf, w.a_log.buf, step.buf,
-                   index, out.buf},
-               1u << 6, &pc, uint32_t(a.n_queries), uint32_t(a.heads.size()), 1, op);
+  // Key chunks cover every stored position and every key a query can see.
+  if (dt_sums) {
+    check_f32(op, dt_sums, dev);
+    DS_CHECK(dt_sums.ne[0] == di && dt_sums.rows() >= 2, "[", op, "] ", dt_sums.name, " is ", dt_sums.shape_str(),
+             ", expected [d_inner = ", di, ", chunks >= 2]");
+  }
+  const KeyChunks chunks = key_chunks(op, dev, a, std::max<int64_t>(capacity, a.max_keys), partials,
+                                      dt_sums ? dt_sums.rows() : 65535);
+  pc.chunk_keys = chunks.keys;
+  pc.n_queries = uint32_t(a.n_queries);
+  const bool chunked = chunks.count > 1;
+  const vk::BufferSlice bias = w.dt_bias ? w.dt_bias.buf : w.a_log.buf;
+  if (chunked && dt_sums) {
+    pc.has_sums = 1;
+    auto& pre = dev.pipeline("probe_mamba_dt_sums", 4, sizeof pc);
+    rec.dispatch(pre, {dt_history.buf, bias, step.buf, dt_sums.buf}, 0b1000, &pc, chunks.count,
+                 ops::div_up(di, 64), 1, "mamba_implied_dt_sums");
+  }
+  const vk::BufferSlice scratch = chunked ? partials.buf : out.buf;  // not touched by a single chunk
+  const vk::BufferSlice sums = pc.has_sums ? dt_sums.buf : w.a_log.buf;
+  auto& p = dev.pipeline("probe_mamba_rows", 9, sizeof pc, {uint32_t(cph), uint32_t(dims.d_state)});
+  rec.dispatch(p, {zxbc_history.buf, dt_history.buf, bias, w.a_log.buf, step.buf, index, out.buf, scratch, sums},
+               chunked ? 0b011000000u : 0b001000000u, &pc, uint32_t(a.n_queries), uint32_t(a.heads.size()),
+               chunks.count, op);
+  if (chunked) normalize_rows(rec, a, out, chunks, step, index, partials, "mamba_implied_rows_final");
 }
 
 }  // namespace ds::probe

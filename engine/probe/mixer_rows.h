@@ -25,23 +25,35 @@ struct MixerRowsArgs {
   int max_keys = 2048;     // keys stored per row (the row stride); later keys still count in the sum
   int n_queries = 1;       // the pass's first n_queries tokens are the queries
   int query_stride = 1;    // rows per captured head in the output (>= n_queries)
+  int chunk_keys = 256;    // with partials: keys per workgroup (raised when partials are too small)
 };
 
 // `linear` layer: a_j = wf exp(scale q.k_j - m) inside the window (m its max), lf phi_q(q).phi_k(k_j) before it,
 // rows a / sum a (ref::linear_mixer_attention). q: F32 [head_dim, n_heads, n] post-RoPE (this pass);
 // k_history: F32 [head_dim, n_kv, capacity] post-RoPE keys of positions 0 .. n_past + n - 1 (store_history'd
-// before); w, window, affine as the layer's mixer (scale 1 / sqrt(head_dim)). One dispatch.
+// before); w, window, affine as the layer's mixer (scale 1 / sqrt(head_dim)). Chunks and `partials` as
+// mamba_implied_rows below: without partials one dispatch, a workgroup per (head, query) over every key.
 void linear_implied_rows(vk::Recorder& rec, const Tensor& q, const Tensor& k_history, const ops::LinearMixerWeights& w,
                          int window, bool affine, const Tensor& step, const vk::BufferSlice& index,
-                         const MixerRowsArgs& args, const Span& out);
+                         const MixerRowsArgs& args, const Span& out, const Tensor& partials = {});
 
 // Mamba layer: map[h, i, j] = mean over the head's channels of |alpha[c, i, j]|, rows normalized
 // (ops::mamba_implied_attention, ref::mamba_implied_attention_heads) with heads of channels_per_head channels.
 // zxbc_history: F32 [2 d_inner + 2 d_xb, capacity], dt_history: F32 [d_inner, capacity] of positions
-// 0 .. n_past + n_queries - 1; w.dt_bias (or empty) and w.a_log are read. One dispatch.
+// 0 .. n_past + n_queries - 1; w.dt_bias (or empty) and w.a_log are read. Without `partials`, one dispatch with a
+// workgroup per (query, head) walking every key; with F32 scratch `partials`, the keys are split into chunks of
+// args.chunk_keys over more workgroups (as many chunks as partials holds: heads x n_queries x chunks floats) and a
+// second dispatch normalizes the rows -- what long contexts need to keep the GPU busy.
+// dt_sums (F32 [d_inner, chunks], optional with partials): scratch for a pre-pass summing each chunk's deltas, so a
+// chunk far from the query does not re-read the dt history of every later token; the chunks are then at most
+// dt_sums' column count.
 void mamba_implied_rows(vk::Recorder& rec, const Tensor& zxbc_history, const Tensor& dt_history,
                         const ops::MambaWeights& w, const MambaDims& dims, int channels_per_head, const Tensor& step,
-                        const vk::BufferSlice& index, const MixerRowsArgs& args, const Span& out);
+                        const vk::BufferSlice& index, const MixerRowsArgs& args, const Span& out,
+                        const Tensor& partials = {}, const Tensor& dt_sums = {});
+
+// Columns of the dt_sums scratch the probes allocate per Mamba layer (MixerHistory).
+constexpr int k_max_key_chunks = 128;
 
 // Channels per head of a Mamba layer's implied attention compared with n_heads attention heads: d_inner / n_heads;
 // 0 when that does not divide or exceeds the kernel's 512.

@@ -48,24 +48,36 @@ void Ring::record_publish(vk::Recorder& rec) const {
 
 const uint8_t* Ring::host_frames() const { return mirrored() ? mirror_.slice().mapped : ring_.slice().mapped; }
 
-bool Ring::read(uint32_t seq, std::vector<uint32_t>& words) const {
-  if (seq == 0 || seq > seq_ || seq_ - seq >= n_frames_) return false;
-  const uint8_t* base = host_frames() + uint64_t((seq - 1) % n_frames_) * layout_.frame_bytes();
-  auto header_ok = [&] {
-    uint32_t h[2];
-    std::memcpy(h, base, sizeof h);
-    return h[HdrMagic] == k_frame_magic && h[HdrSeq] == seq;
-  };
-  if (!header_ok()) return false;
-  words.resize(layout_.frame_words);
-  std::memcpy(words.data(), base, layout_.frame_bytes());
-  return header_ok() && words[HdrSeq] == seq;
+namespace {
+bool header_is(const uint8_t* base, uint32_t seq) {
+  uint32_t h[2];
+  std::memcpy(h, base, sizeof h);
+  return h[HdrMagic] == k_frame_magic && h[HdrSeq] == seq;
+}
+}  // namespace
+
+const uint8_t* Ring::slot(uint32_t seq) const {
+  if (seq == 0 || seq > seq_ || seq_ - seq >= n_frames_) return nullptr;
+  return host_frames() + uint64_t((seq - 1) % n_frames_) * layout_.frame_bytes();
 }
 
+bool Ring::read(uint32_t seq, std::vector<uint32_t>& words) const {
+  const uint8_t* base = slot(seq);
+  if (!base || !header_is(base, seq)) return false;
+  words.resize(layout_.frame_words);
+  std::memcpy(words.data(), base, layout_.frame_bytes());
+  return header_is(base, seq) && words[HdrSeq] == seq;
+}
+
+// Parsed in place from the mapped memory (no copy of the whole frame first: at long contexts a frame is
+// megabytes of attention rows, and the copy was half of the host's cost per token); the header is checked
+// again afterwards, so a frame overwritten while being parsed is dropped, as read() does.
 std::optional<Frame> Ring::frame(uint32_t seq) const {
-  std::vector<uint32_t> words;
-  if (!read(seq, words)) return std::nullopt;
-  return parse_frame(layout_, words);
+  const uint8_t* base = slot(seq);
+  if (!base || !header_is(base, seq)) return std::nullopt;
+  Frame f = parse_frame(layout_, {reinterpret_cast<const uint32_t*>(base), layout_.frame_words});
+  if (!header_is(base, seq) || f.seq != seq) return std::nullopt;
+  return f;
 }
 
 }  // namespace ds::probe

@@ -51,10 +51,11 @@ class Ring {
   // After step `seq` completed: copies its frame into `words`; false when the frame was overwritten
   // (seq is n_frames or more behind) or never written. Checks the header before and after the copy.
   bool read(uint32_t seq, std::vector<uint32_t>& words) const;
-  std::optional<Frame> frame(uint32_t seq) const;  // read + parse_frame
+  std::optional<Frame> frame(uint32_t seq) const;  // parse_frame in place, same checks as read()
 
  private:
   const uint8_t* host_frames() const;
+  const uint8_t* slot(uint32_t seq) const;  // frame `seq`'s host bytes, or null if out of the ring's window
 
   FrameLayout layout_;
   uint32_t n_frames_;

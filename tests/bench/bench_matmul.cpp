@@ -77,6 +77,11 @@ int main(int argc, char** argv) {
     if (sweep)
       for (uint32_t wg : {32u, 64u, 128u, 256u, 512u})
         for (uint32_t rows : {1u, 2u, 4u, 8u}) configs.push_back({wg, rows, 8});
+    if (sweep && M == 1)
+      for (uint32_t wg : {64u, 128u, 256u, 512u})
+        for (uint32_t rows : {1u, 2u, 4u})
+          for (uint32_t unroll : {2u, 4u, 8u})
+            configs.push_back({wg, rows, 8, ds::ops::MatvecKernel::SubgroupRows, unroll});
 
     for (const std::string& name : types) {
       auto type = ds::dtype_from_name(name);
@@ -105,7 +110,8 @@ int main(int argc, char** argv) {
 
       const double mb = double(bytes.size()) / 1e6;
       std::printf("\n%s: %.2f MB per weight, %zu copies\n", ds::dtype_name(*type), mb, copies);
-      std::printf("%9s %5s %5s | %12s %10s | %12s\n", "workgroup", "rows", "cols", "serial ms", "GB/s", "overlap GB/s");
+      std::printf("%7s %9s %5s %5s %6s | %12s %10s | %12s\n", "kernel", "workgroup", "rows", "cols", "unroll",
+                  "serial ms", "GB/s", "overlap GB/s");
       for (const auto& cfg : configs) {
         ds::ops::MatmulOptions o;
         o.path = ds::ops::MatmulPath::MatVec;
@@ -116,10 +122,12 @@ int main(int argc, char** argv) {
           auto all = time_reps(*dev, s, o, reps, false);
           double total = 0;
           for (double t : all) total += t;
-          std::printf("%9u %5u %5u | %12.4f %10.1f | %12.1f\n", cfg.workgroup, cfg.rows,
-                      std::min<uint32_t>(cfg.max_cols, M), serial, mb / serial, mb * reps / total);
+          const bool rows_kernel = cfg.kernel == ds::ops::MatvecKernel::SubgroupRows;
+          std::printf("%7s %9u %5u %5u %6s | %12.4f %10.1f | %12.1f\n", rows_kernel ? "rows" : "strided",
+                      cfg.workgroup, cfg.rows, std::min<uint32_t>(cfg.max_cols, M),
+                      rows_kernel ? std::to_string(cfg.unroll).c_str() : "-", serial, mb / serial, mb * reps / total);
         } catch (const std::exception& e) {
-          std::printf("%9u %5u %5u | skipped: %s\n", cfg.workgroup, cfg.rows, cfg.max_cols, e.what());
+          std::printf("%7s %9u %5u %5u | skipped: %s\n", "", cfg.workgroup, cfg.rows, cfg.max_cols, e.what());
         }
       }
     }
