@@ -140,6 +140,16 @@ TEST(TrainDistill, StagesAutoPicksNanAndResume) {
   const auto evals = st.list_stage_evals(runs[0].id);
   ASSERT_EQ(evals.size(), 4u);  // before and after each stage
   EXPECT_GT(evals[1].decode_tokens_per_s, 0);
+  // Stage 1's leave-one-out scores, kept across the resume (its layers were kept too).
+  const auto importance = st.list_layer_importance(runs[0].id);
+  ASSERT_EQ(importance.size(), 2u);
+  EXPECT_EQ(importance[0].stage, 1);
+  EXPECT_EQ(importance[0].method, "leave-one-out");
+  EXPECT_TRUE(importance[0].converted);
+  EXPECT_EQ(importance[0].layer, r1.stages[1].layers[0]);
+  EXPECT_DOUBLE_EQ(importance[0].score, r1.stages[1].importance[0].score);
+  EXPECT_LE(importance[0].score, importance[1].score);
+  EXPECT_FALSE(importance[1].converted);
 
   // NaN at global step 8 (stage 1, step 2; nothing saved in the stage yet): the stage stops naming the step.
   train::DistillOptions n;
