@@ -244,7 +244,8 @@ struct Tiny {
     write_synthetic_model(teacher, {c, DType::F32, 5, 0.1f});
     corpus = (dir / "corpus.txt");
     std::ofstream f(corpus);
-    for (int i = 0; i < 60; ++i) f << "In the beginning " << i << " was the word, and the word was " << i * 7 << ".\n\n";
+    for (int i = 0; i < 60; ++i)
+      f << "In the beginning " << i << " was the word, and the word was " << i * 7 << ".\n\n";
   }
   std::string plan(const std::string& stages) const {
     return R"({"data": {"corpus": ")" + corpus + R"(", "validation_fraction": 0.2},
@@ -266,7 +267,8 @@ TEST(TrainLora, PlanKeysAndErrors) {
   EXPECT_EQ(p.stages[0].lora.targets.size(), 7u);
   EXPECT_TRUE(p.stages[1].layers.empty());
   EXPECT_EQ(p.stages[1].lora.rank, 2);
-  EXPECT_EQ(p.stages[1].lora.targets, (std::vector<train::LoraTarget>{train::LoraTarget::Gate, train::LoraTarget::Down}));
+  using T = train::LoraTarget;
+  EXPECT_EQ(p.stages[1].lora.targets, (std::vector<T>{T::Gate, T::Down}));
   const ModelConfig teacher = ModelSource::open(t.teacher)->config();
   EXPECT_NO_THROW(train::check_plan(p, teacher));
 
@@ -275,7 +277,8 @@ TEST(TrainLora, PlanKeysAndErrors) {
   EXPECT_ERROR(plan_of(t.plan(R"([{"train": "lora", "lora": {"targets": ["q", "w_in"]}}])")),
                "key 'stages[0].lora.targets[1]' is 'w_in', expected one of q, k, v, o, gate, up, down");
   EXPECT_ERROR(plan_of(t.plan(R"([{"layers": [1], "lora": {"rank": 4}}])")),
-               "key 'stages[0].lora' sets LoRA adapters, but the stage trains 'mixers': LoRA needs \"train\": \"lora\"");
+               "key 'stages[0].lora' sets LoRA adapters, but the stage trains 'mixers': "
+               "LoRA needs \"train\": \"lora\"");
   EXPECT_ERROR(plan_of(t.plan(R"([{"train": "lora", "lora": {"rank": 4, "dropout": 0.1}}])")),
                "key 'stages[0].lora.dropout' is not a known setting");
   EXPECT_ERROR(plan_of(t.plan(R"([{"train": "mixers"}])")), "key 'stages[0]' has no \"layers\"");

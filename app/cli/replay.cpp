@@ -22,8 +22,8 @@ namespace {
 void print_training(const RunReplay& rep, bool json) {
   if (json) {
     JsonWriter j;
-    j.begin_object().field("id", rep.run.id).field("kind", to_string(rep.run.kind)).field("steps",
-                                                                                            int64_t(rep.train_steps.size()));
+    j.begin_object().field("id", rep.run.id).field("kind", to_string(rep.run.kind));
+    j.field("steps", int64_t(rep.train_steps.size()));
     j.key("evaluations").begin_array();
     for (const StageEval& e : rep.stage_evals)
       j.begin_object().field("stage", e.stage).field("step", e.step).field("perplexity", e.perplexity)

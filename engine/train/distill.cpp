@@ -395,11 +395,13 @@ DistillResult distill(Device& dev, const std::string& teacher_path, const Distil
         log(cat("stage ", s, ": resuming ", ckpt, " at step ", state.step));
       }
       const std::string trains = st.train == TrainGroup::Mixers ? "the mixers"
-                                 : st.train == TrainGroup::All  ? "everything"
-                                                                : cat("the mixers and rank-", st.lora.rank, " LoRA adapters");
-      log(cat("stage ", s, ": ", converts ? cat("layers ", layers_str(sr.layers), " -> ", layer_kind_name(st.mixer))
-                                          : std::string("no layers converted"),
-              ", layout ", layout_letters(student->config()), ", training ", trains, " (", fmt("%.3f", double(tr.params().n_trainable()) / 1e6), " M of ",
+                                 : st.train == TrainGroup::All
+                                     ? "everything"
+                                     : cat("the mixers and rank-", st.lora.rank, " LoRA adapters");
+      const std::string converted =
+          converts ? cat("layers ", layers_str(sr.layers), " -> ", layer_kind_name(st.mixer)) : "no layers converted";
+      log(cat("stage ", s, ": ", converted, ", layout ", layout_letters(student->config()), ", training ", trains, " (",
+              fmt("%.3f", double(tr.params().n_trainable()) / 1e6), " M of ",
               fmt("%.3f", double(tr.params().n_elements()) / 1e6), " M parameters), ", st.steps, " steps of ",
               plan.batch_seqs, " x ", plan.seq_len, " tokens"));
       if (state.step == 0) {

@@ -42,15 +42,6 @@ int pick_micro_batch(const Device& dev, const TrainerOptions& o) {
 
 double EvalStats::perplexity() const { return std::exp(loss); }
 
-const char* train_group_name(TrainGroup g) {
-  switch (g) {
-    case TrainGroup::All: return "all";
-    case TrainGroup::Mixers: return "mixers";
-    case TrainGroup::Lora: return "lora";
-  }
-  return "?";
-}
-
 Trainer::Trainer(Device& dev, const TrainerOptions& options) : dev_(dev), o_(options) {
   DS_CHECK(o_.seq_len >= 1 && o_.batch_seqs >= 1, "[train] seq_len ", o_.seq_len, " and batch_seqs ", o_.batch_seqs,
            " must be positive");

@@ -36,7 +36,6 @@ namespace train {
 // Which parameters train: every one, only the token mixers of converted layers (LlamaParams::is_mixer_tensor), or
 // those mixers plus LoRA adapters on the other (frozen) projections (TrainerOptions::lora).
 enum class TrainGroup { All, Mixers, Lora };
-const char* train_group_name(TrainGroup g);  // "all", "mixers", "lora"
 
 struct TrainerOptions {
   ModelConfig model;  // llama family: attention, linear or Mamba layers
