@@ -1,6 +1,9 @@
 // The training commands as a user meets them (real distilscope-cli subprocesses): `tokenizer train` on the
 // small KJV text, `pretrain --config` with paths relative to the config, `run` on the model it wrote,
-// `--resume`, and clean one-line errors for a NaN loss, a non-UTF-8 corpus and an unknown config key.
+// `--resume`, and clean one-line errors for a NaN loss, a non-UTF-8 corpus and an unknown config key. `distill`
+// with an auto stage and a LoRA stage, then `replay` printing the run's evaluations and importance scores.
+#include <fstream>
+
 #include "support/cli.h"
 #include "support/files.h"
 #include "support/gpu.h"
@@ -65,6 +68,36 @@ TEST(CliTrain, CleanErrors) {
 
   test::write_bytes(dir / "typo.json", tiny_config_json(R"(, "checkpoint_intreval": 3)"));
   expect_clean_error(run_cli("pretrain --config " + (dir / "typo.json")), {"output.checkpoint_intreval"});
+}
+
+TEST(CliTrain, DistillLoraStageThenReplayShowsImportance) {
+  test::TempDir dir;
+  ASSERT_EQ(run_cli("synth -o " + (dir / "teacher.gguf") +
+                    " --layers 3 --d-model 32 --heads 4 --kv-heads 2 --ffn 64 --vocab 300 --type f32")
+                .exit_code,
+            0);
+  {
+    std::ofstream f(dir / "plan.json");
+    f << R"({"data": {"corpus": ")" << test::small_corpus_path() << R"(", "validation_fraction": 0.2},
+      "train": {"seq_len": 16, "batch_seqs": 2}, "eval": {"sequences": 2, "decode_tokens": 0},
+      "optimizer": {"lr": 0.001, "warmup_steps": 1}, "mixer": {"d_state": 8, "window": 4},
+      "output": {"store": "store.db"},
+      "stages": [{"layers": {"auto": 1}, "mixer": "linear", "steps": 2},
+                 {"train": "lora", "lora": {"rank": 4, "targets": ["q", "gate"]}, "steps": 2}]})";
+  }
+  auto r = run_cli("distill " + (dir / "teacher.gguf") + " --plan " + (dir / "plan.json") + " -o " + (dir / "out"));
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("no layers converted"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("+lora4"), std::string::npos) << r.out;
+  auto rep = run_cli("replay 1 --db " + (dir / "store.db"));
+  ASSERT_EQ(rep.exit_code, 0) << rep.err;
+  EXPECT_NE(rep.out.find("4 training steps recorded"), std::string::npos) << rep.out;
+  EXPECT_NE(rep.out.find("stage 0 importance (leave-one-out"), std::string::npos) << rep.out;
+  EXPECT_NE(rep.out.find("  converted"), std::string::npos) << rep.out;
+  auto js = run_cli("replay 1 --json --db " + (dir / "store.db"));
+  ASSERT_EQ(js.exit_code, 0) << js.err;
+  EXPECT_NE(js.out.find(R"("method":"leave-one-out","converted":true)"), std::string::npos) << js.out;
+  EXPECT_NE(js.out.find(R"("stage":1,"step":2)"), std::string::npos) << js.out;
 }
 
 }  // namespace

@@ -78,6 +78,7 @@ TEST(StoreOpen, MigratesAVersion1File) {
     INSERT INTO tokens VALUES (1, 1, NULL, 0, 31, 'Fog', 12.5, 0.5, 0, NULL);
     INSERT INTO divergence VALUES (1, 0, 0.1, 0.2, 1, 0.5, 2.0, 2.5);
     INSERT INTO train_steps VALUES (1, 0, 0, 3.5, '{}', 0.001, 100.0, NULL, 1700);
+    INSERT INTO runs VALUES (2, 'distill', 'done', 1800, 1900, '', '{}', NULL, NULL, NULL, '');
   )sql");
 
   Store store(path);
@@ -105,6 +106,11 @@ TEST(StoreOpen, MigratesAVersion1File) {
   int64_t c = store.create_conversation({.title = "new"});
   store.append_message({.conversation_id = c, .text = "foghorns again"});
   EXPECT_EQ(store.search_conversations("foghorns").size(), 2u);
+  // v4: an old distillation run has no importance scores and takes new ones.
+  EXPECT_TRUE(store.load_run(2).importance.empty());
+  store.put_layer_importance(std::vector<LayerImportance>{{.run_id = 2, .stage = 0, .layer = 1, .score = 0.5,
+                                                           .method = "leave-one-out", .converted = true}});
+  EXPECT_EQ(store.load_run(2).importance.size(), 1u);
   EXPECT_EQ(store.check_integrity(), "ok");
 }
 

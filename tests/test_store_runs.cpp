@@ -205,6 +205,43 @@ TEST_F(StoreTest, TrainingStepsAndEvals) {
   EXPECT_DOUBLE_EQ(evals[1].decode_tokens_per_s, 99);
 }
 
+TEST_F(StoreTest, LayerImportanceRoundTrip) {
+  int64_t run = make_run(RunKind::Distill);
+  const std::vector<LayerImportance> stage1 = {
+      {.run_id = run, .stage = 1, .layer = 5, .rank = 0, .score = 0.125, .method = "probe", .converted = true},
+      {.run_id = run, .stage = 1, .layer = 2, .rank = 1, .score = 0.5, .method = "probe"}};
+  const std::vector<LayerImportance> stage0 = {
+      {.run_id = run, .stage = 0, .layer = 3, .rank = 0, .score = 0.0625, .method = "leave-one-out", .converted = true},
+      {.run_id = run, .stage = 0, .layer = 1, .rank = 1, .score = 0.75, .method = "leave-one-out"}};
+  store.put_layer_importance(stage1);
+  store.put_layer_importance(stage0);
+  auto got = store.list_layer_importance(run);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].stage, 0) << "ordered by stage, then rank";
+  EXPECT_EQ(got[0].layer, 3);
+  EXPECT_TRUE(got[0].converted);
+  EXPECT_DOUBLE_EQ(got[1].score, 0.75);
+  EXPECT_FALSE(got[1].converted);
+  EXPECT_EQ(got[2].method, "probe");
+  EXPECT_EQ(got[2].layer, 5);
+  EXPECT_EQ(got[3].rank, 1);
+  // A stage scored again (resumed before its layers were kept) replaces its rows.
+  LayerImportance again = stage1[1];
+  again.score = 0.25;
+  store.put_layer_importance(std::vector<LayerImportance>{again});
+  EXPECT_DOUBLE_EQ(store.list_layer_importance(run)[3].score, 0.25);
+  EXPECT_EQ(store.load_run(run).importance.size(), 4u);
+  // Resuming inside stage 0 forgets stage 1's scores, keeps stage 0's.
+  store.resume_training_run(run, 0, 3);
+  got = store.list_layer_importance(run);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].layer, 1);
+  EXPECT_THROW(store.put_layer_importance(std::vector<LayerImportance>{{.run_id = 999, .method = "probe"}}), Error)
+      << "unknown run";
+  store.delete_run(run);
+  EXPECT_TRUE(store.list_layer_importance(run).empty()) << "cascades with the run";
+}
+
 TEST_F(StoreTest, LoadRunHasEverythingForReplay) {
   int64_t teacher = store.add_model({.path = "/t", .sha256 = std::string(64, '1')});
   int64_t student = store.add_model({.path = "/s", .sha256 = std::string(64, '2')});

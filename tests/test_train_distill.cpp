@@ -33,11 +33,11 @@ TEST(TrainDistill, Stories260KOneMambaLayerLearnsTheTeacher) {
   test::TempDir dir;
   const train::DistillPlan plan = plan_of(R"({
     "data": {"corpus": "teacher", "teacher_samples": 80, "validation_fraction": 0.15},
-    "train": {"seq_len": 40, "batch_seqs": 8, "seed": 3},
-    "optimizer": {"lr": 0.02, "min_lr": 0.002, "warmup_steps": 10, "weight_decay": 0.0},
+    "train": {"seq_len": 40, "batch_seqs": 4, "seed": 3},
+    "optimizer": {"lr": 0.04, "min_lr": 0.004, "warmup_steps": 8, "weight_decay": 0.0},
     "eval": {"sequences": 12, "decode_tokens": 32},
     "output": {"store": "none", "log_interval": 40},
-    "stages": [{"layers": [4], "mixer": "mamba", "train": "mixers", "loss": {"reverse_kl": 1.0}, "steps": 120}]
+    "stages": [{"layers": [4], "mixer": "mamba", "train": "mixers", "loss": {"reverse_kl": 1.0}, "steps": 80}]
   })");
   train::DistillOptions o;
   o.out_dir = (dir / "out");
@@ -46,7 +46,7 @@ TEST(TrainDistill, Stories260KOneMambaLayerLearnsTheTeacher) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_EQ(r.stages.size(), 1u);
   const auto& s = r.stages[0];
-  std::printf("stories260K, layer 4 -> Mamba, 120 steps of 8 x 40 tokens in %.1f s: KL to teacher %.4f -> %.4f, "
+  std::printf("stories260K, layer 4 -> Mamba, 80 steps of 4 x 40 tokens in %.1f s: KL to teacher %.4f -> %.4f, "
               "top-1 agreement %.3f -> %.3f, perplexity %.3f -> %.3f (teacher %.3f), decode %.0f tok/s\n",
               secs, s.before.kl, s.after.kl, s.before.top1, s.after.top1, s.before.perplexity(), s.after.perplexity(),
               std::exp(s.before.teacher_ce), s.decode_tokens_per_s);
@@ -140,6 +140,16 @@ TEST(TrainDistill, StagesAutoPicksNanAndResume) {
   const auto evals = st.list_stage_evals(runs[0].id);
   ASSERT_EQ(evals.size(), 4u);  // before and after each stage
   EXPECT_GT(evals[1].decode_tokens_per_s, 0);
+  // Stage 1's leave-one-out scores, kept across the resume (its layers were kept too).
+  const auto importance = st.list_layer_importance(runs[0].id);
+  ASSERT_EQ(importance.size(), 2u);
+  EXPECT_EQ(importance[0].stage, 1);
+  EXPECT_EQ(importance[0].method, "leave-one-out");
+  EXPECT_TRUE(importance[0].converted);
+  EXPECT_EQ(importance[0].layer, r1.stages[1].layers[0]);
+  EXPECT_DOUBLE_EQ(importance[0].score, r1.stages[1].importance[0].score);
+  EXPECT_LE(importance[0].score, importance[1].score);
+  EXPECT_FALSE(importance[1].converted);
 
   // NaN at global step 8 (stage 1, step 2; nothing saved in the stage yet): the stage stops naming the step.
   train::DistillOptions n;

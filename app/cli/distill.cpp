@@ -45,6 +45,8 @@ void add_distill(CLI::App& app) {
       }
       std::string layers;
       for (int l : st.layers) layers += (layers.empty() ? "" : ",") + std::to_string(l);
+      if (s < plan.stages.size() && plan.stages[s].train == train::TrainGroup::Lora)  // adapters merged
+        layers += (layers.empty() ? "" : " ") + std::string("+lora") + std::to_string(plan.stages[s].lora.rank);
       std::printf("%5zu  %-10s  %9.3f -> %-8.3f  %8.4f -> %-8.4f  %11.3f -> %-8.3f  %8.1f\n", s, layers.c_str(),
                   st.before.perplexity(), st.after.perplexity(), st.before.kl, st.after.kl, st.before.top1,
                   st.after.top1, st.decode_tokens_per_s);

@@ -1,5 +1,6 @@
 // `replay ID`: prints a stored run from the store alone (no model file needed): a trace's text, summary
-// and exports (the same JSON / CSV / heatmaps as `trace`), a comparison's per-token table and summary.
+// and exports (the same JSON / CSV / heatmaps as `trace`), a comparison's per-token table and summary, a
+// training run's stage evaluations and (distillation) the importance scores of its "auto" stages.
 #include <cstdio>
 #include <map>
 
@@ -12,8 +13,44 @@
 #include "trace_export.h"
 #include "utf8.h"
 #include "util/error.h"
+#include "util/json.h"
 
 namespace ds::cli {
+namespace {
+
+// Pretrain / distill runs: steps recorded, evaluations per stage, importance scores per "auto" stage.
+void print_training(const RunReplay& rep, bool json) {
+  if (json) {
+    JsonWriter j;
+    j.begin_object().field("id", rep.run.id).field("kind", to_string(rep.run.kind));
+    j.field("steps", int64_t(rep.train_steps.size()));
+    j.key("evaluations").begin_array();
+    for (const StageEval& e : rep.stage_evals)
+      j.begin_object().field("stage", e.stage).field("step", e.step).field("perplexity", e.perplexity)
+          .field("kl", e.kl).field("top1_agreement", e.top1_agreement)
+          .field("decode_tokens_per_s", e.decode_tokens_per_s).end_object();
+    j.end_array().key("importance").begin_array();
+    for (const LayerImportance& li : rep.importance)
+      j.begin_object().field("stage", li.stage).field("layer", li.layer).field("rank", li.rank)
+          .field("score", li.score).field("method", li.method).field("converted", li.converted).end_object();
+    std::printf("%s\n", j.end_array().end_object().str().c_str());
+    return;
+  }
+  std::printf("%zu training steps recorded\n", rep.train_steps.size());
+  if (!rep.stage_evals.empty()) std::printf("stage   step  perplexity  KL to teacher  top-1   decode tok/s\n");
+  for (const StageEval& e : rep.stage_evals)
+    std::printf("%5d %6d  %10.3f  %13.4f  %5.3f  %12.1f\n", e.stage, e.step, e.perplexity, e.kl, e.top1_agreement,
+                e.decode_tokens_per_s);
+  int stage = -1;
+  for (const LayerImportance& li : rep.importance) {
+    if (li.stage != stage)
+      std::printf("stage %d importance (%s; validation KL with the layer alone converted, least important first):\n",
+                  stage = li.stage, li.method.c_str());
+    std::printf("  layer %3d  KL %.4g%s\n", li.layer, li.score, li.converted ? "  converted" : "");
+  }
+}
+
+}  // namespace
 
 void add_replay(CLI::App& app) {
   auto* cmd = app.add_subcommand("replay", "Print a stored run (see `sessions`) without loading any model");
@@ -77,6 +114,10 @@ void add_replay(CLI::App& app) {
         auto files = write_heatmaps(o->png, r.attention);
         std::fprintf(o->json ? stderr : stdout, "wrote %zu heatmaps to %s\n", files.size(), o->png.c_str());
       }
+      return;
+    }
+    if (run.kind == RunKind::Pretrain || run.kind == RunKind::Distill) {
+      print_training(rep, o->json);
       return;
     }
     std::string text;  // other runs: their tokens as text

@@ -148,6 +148,7 @@ RunReplay Store::load_run(int64_t id) {
   r.blobs = list_blobs(id);
   r.train_steps = list_train_steps(id);
   r.stage_evals = list_stage_evals(id);
+  r.importance = list_layer_importance(id);
   return r;
 }
 

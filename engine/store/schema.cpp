@@ -185,6 +185,22 @@ INSERT INTO conversation_title_fts (conversation_title_fts) VALUES ('rebuild');
 INSERT INTO message_text_fts (message_text_fts) VALUES ('rebuild');
 )sql";
 
+// v4: the importance scores of a distillation's "auto" stages: per candidate layer its validation KL to the
+// teacher with that layer alone converted (leave-one-out or probe), its rank (0: least important) and whether the
+// stage converted it.
+constexpr std::string_view kV3ToV4 = R"sql(
+CREATE TABLE layer_importance (
+  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  stage INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  rank INTEGER NOT NULL,
+  score REAL NOT NULL,
+  method TEXT NOT NULL,
+  converted INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, stage, layer)
+) STRICT, WITHOUT ROWID;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -192,6 +208,7 @@ const std::vector<Migration>& migrations() {
       {1, "create the schema", kSchemaV1},
       {2, "models.file_mtime_ns, runs_by_kind index", kV1ToV2},
       {3, "FTS5 search over conversation titles and messages", kV2ToV3},
+      {4, "layer_importance of distillation stages", kV3ToV4},
   };
   return steps;
 }

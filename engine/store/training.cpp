@@ -1,5 +1,6 @@
 // Training records: one row per optimizer step (loss and its parts, learning rate, throughput)
-// and one per stage evaluation (perplexity, KL and agreement with the teacher, decode speed).
+// and one per stage evaluation (perplexity, KL and agreement with the teacher, decode speed), and the
+// importance scores of the candidate layers of "auto" distillation stages.
 #include "store/impl.h"
 #include "util/error.h"
 
@@ -71,6 +72,38 @@ std::vector<StageEval> Store::list_stage_evals(int64_t run_id) {
   return out;
 }
 
+void Store::put_layer_importance(std::span<const LayerImportance> scores) {
+  transaction([&] {
+    store::Db& db = impl_->use();
+    for (const LayerImportance& li : scores)
+      db.prepare(
+            "INSERT OR REPLACE INTO layer_importance (run_id, stage, layer, rank, score, method, converted) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)")
+          .bind_all(li.run_id, li.stage, li.layer, li.rank, li.score, li.method, int64_t(li.converted))
+          .run();
+  });
+}
+
+std::vector<LayerImportance> Store::list_layer_importance(int64_t run_id) {
+  store::Stmt s = impl_->use().prepare(
+      "SELECT run_id, stage, layer, rank, score, method, converted FROM layer_importance WHERE run_id = ? "
+      "ORDER BY stage, rank");
+  s.bind(0, run_id);
+  std::vector<LayerImportance> out;
+  while (s.step()) {
+    LayerImportance li;
+    li.run_id = s.i64(0);
+    li.stage = s.i32(1);
+    li.layer = s.i32(2);
+    li.rank = s.i32(3);
+    li.score = s.f64(4);
+    li.method = s.text(5);
+    li.converted = s.i64(6) != 0;
+    out.push_back(std::move(li));
+  }
+  return out;
+}
+
 void Store::resume_training_run(int64_t run_id, int32_t stage, int32_t step) {
   transaction([&] {
     store::Db& db = impl_->use();
@@ -84,6 +117,7 @@ void Store::resume_training_run(int64_t run_id, int32_t stage, int32_t step) {
     db.prepare("DELETE FROM stage_evals WHERE run_id = ?1 AND (stage > ?2 OR (stage = ?2 AND step > ?3))")
         .bind_all(run_id, stage, step)
         .run();
+    db.prepare("DELETE FROM layer_importance WHERE run_id = ?1 AND stage > ?2").bind_all(run_id, stage).run();
   });
 }
 

@@ -124,6 +124,7 @@ void export_model(const std::string& path, const LlamaParams& p, const Tokenizer
   GgufWriter w;
   write_header(w, p, tokenizer, state);
   for (const TrainParam& t : p.all()) {
+    if (is_lora_tensor(t.name)) continue;  // merged first (LlamaParams::merge_adapters) or left out
     const auto values = download_f32(p.device(), t.master);
     w.add_tensor_f32(t.name, t.matrix ? type : DType::F32, t.ne, values);
   }

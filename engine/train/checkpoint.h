@@ -4,7 +4,9 @@
 // inference ignores); and the run's state as "distilscope.train.*" metadata (optimizer steps, seed, store run,
 // config). The data order needs nothing more (BatchOrder is a function of seed and step). Written to
 // <path>.tmp, fsynced and renamed over <path>: a failed write leaves the previous checkpoint as it was.
-// export_model writes the weights alone, matrices in F32/F16/BF16, for shipping.
+// export_model writes the weights alone, matrices in F32/F16/BF16, for shipping (LoRA adapters are left out:
+// merge them first). Checkpoints keep LoRA adapters ("blk.N.<proj>.lora_a|b", which inference ignores) and their
+// moments like any other trainable tensor.
 #pragma once
 #include <cstdint>
 #include <string>

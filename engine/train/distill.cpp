@@ -152,6 +152,23 @@ class Recorder {
     s.checkpoint_path = model;
     writer_->submit(s);
   }
+  void importance(int stage, const std::vector<LayerScore>& scores, Importance by, const std::vector<int>& converted) {
+    if (!writer_) return;
+    std::vector<LayerImportance> rows;
+    for (size_t i = 0; i < scores.size(); ++i) {
+      LayerImportance li;
+      li.run_id = id_;
+      li.stage = stage;
+      li.layer = scores[i].layer;
+      li.rank = int32_t(i);
+      li.score = scores[i].score;
+      li.method = by == Importance::Probe ? "probe" : "leave-one-out";
+      li.converted = std::find(converted.begin(), converted.end(), li.layer) != converted.end();
+      rows.push_back(li);
+    }
+    writer_->submit(StoreJob{cat("importance of stage ", stage, " of run ", id_),
+                             [rows](Store& s) { s.put_layer_importance(rows); }});
+  }
   void flush() {
     if (writer_) writer_->flush();
   }
@@ -204,6 +221,8 @@ TrainerOptions trainer_options(const DistillPlan& p, const ModelConfig& student,
   o.weight_decay = p.optim.weight_decay;
   o.losses = stage_losses(st.loss, student.n_layers);
   o.train = st.train;
+  o.lora = st.lora;
+  o.lora.seed = p.seed;
   o.memory_budget = memory_budget;
   return o;
 }
@@ -347,17 +366,19 @@ DistillResult distill(Device& dev, const std::string& teacher_path, const Distil
       // The student this stage starts from: kept from an interrupted attempt, or converted now.
       const std::string init = stage_file(s, ".init.gguf"), ckpt = stage_file(s, ".checkpoint.gguf");
       const ModelConfig before_cfg = ModelSource::open(source)->config();
-      if (!(opts.resume && fs::exists(init))) {
+      const bool converts = !st.layers.empty() || st.auto_count > 0;  // else a LoRA stage on the model as it is
+      if (converts && !(opts.resume && fs::exists(init))) {
         sr.layers = st.layers;
         if (st.auto_count > 0) {
           log(cat("stage ", s, ": ranking ", st.by == Importance::Probe ? "by probe" : "by leave-one-out", " ..."));
           sr.importance = rank_layers(cx, source, s);
           for (int i = 0; i < st.auto_count; ++i) sr.layers.push_back(sr.importance[size_t(i)].layer);
           std::sort(sr.layers.begin(), sr.layers.end());
+          rec.importance(int(s), sr.importance, st.by, sr.layers);
         }
         make_student(source, sr.layers, st.mixer, plan, init);
       }
-      auto student = ModelSource::open(init);
+      auto student = ModelSource::open(converts ? init : source);
       if (sr.layers.empty())
         for (int l = 0; l < before_cfg.n_layers; ++l)
           if (before_cfg.layer_kind(l) != student->config().layer_kind(l)) sr.layers.push_back(l);
@@ -373,9 +394,14 @@ DistillResult distill(Device& dev, const std::string& teacher_path, const Distil
         state = load_checkpoint(ckpt, tr);
         log(cat("stage ", s, ": resuming ", ckpt, " at step ", state.step));
       }
-      log(cat("stage ", s, ": layers ", layers_str(sr.layers), " -> ", layer_kind_name(st.mixer), ", layout ",
-              layout_letters(student->config()), ", training ", st.train == TrainGroup::Mixers ? "the mixers" : "everything",
-              " (", fmt("%.3f", double(tr.params().n_trainable()) / 1e6), " M of ",
+      const std::string trains = st.train == TrainGroup::Mixers ? "the mixers"
+                                 : st.train == TrainGroup::All
+                                     ? "everything"
+                                     : cat("the mixers and rank-", st.lora.rank, " LoRA adapters");
+      const std::string converted =
+          converts ? cat("layers ", layers_str(sr.layers), " -> ", layer_kind_name(st.mixer)) : "no layers converted";
+      log(cat("stage ", s, ": ", converted, ", layout ", layout_letters(student->config()), ", training ", trains, " (",
+              fmt("%.3f", double(tr.params().n_trainable()) / 1e6), " M of ",
               fmt("%.3f", double(tr.params().n_elements()) / 1e6), " M parameters), ", st.steps, " steps of ",
               plan.batch_seqs, " x ", plan.seq_len, " tokens"));
       if (state.step == 0) {
@@ -427,6 +453,7 @@ DistillResult distill(Device& dev, const std::string& teacher_path, const Distil
           return res;
         }
       }
+      if (tr.params().has_adapters()) tr.params().merge_adapters();  // the stage file is a plain model
       export_model(sr.model, tr.params(), tok_data, plan.export_type, state);
       sr.after = tr.evaluate_distill(corpus.validation, size_t(plan.eval_sequences));
       sr.decode_tokens_per_s = decode_speed(dev, sr.model, plan.decode_tokens);

@@ -3,8 +3,10 @@
 // them by importance when the plan says "auto"), distills the student from the frozen teacher with the stage's
 // loss mix, and ends with DIR/stage-N.gguf (written atomically). The store gets one run (kind distill, the plan
 // as its config), per-step losses (stage N), and per stage an evaluation before and after training (validation
-// perplexity, KL to the teacher, top-1 agreement; decode tokens/s after). Resume: finished stages are kept,
-// an interrupted stage continues from DIR/stage-N.checkpoint.gguf (masters, moments and step).
+// perplexity, KL to the teacher, top-1 agreement; decode tokens/s after), and the importance scores of "auto"
+// stages. A LoRA stage ("train": "lora") trains adapters on the frozen projections (and the mixers) and merges
+// them into the weights before its file is written. Resume: finished stages are kept, an interrupted stage
+// continues from DIR/stage-N.checkpoint.gguf (masters, LoRA adapters, moments and step).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -36,7 +38,7 @@ struct LayerScore {
 
 struct StageResult {
   std::vector<int> layers;             // converted in this stage
-  std::vector<LayerScore> importance;  // "auto" stages: every candidate, least important first
+  std::vector<LayerScore> importance;  // "auto" stages: every candidate, least important first (also stored)
   std::string model;                   // DIR/stage-N.gguf
   DistillEvalStats before, after;      // the untrained (just converted) and the trained student
   double decode_tokens_per_s = 0;

@@ -41,8 +41,6 @@ StagePlan parse_stage(const JsonRef& r) {
     } else {
       l->fail_here("is neither a list of layers nor {\"auto\": K, \"by\": ...}");
     }
-  } else {
-    r.fail_here("has no \"layers\"");
   }
   std::string mixer = "mamba", train = "mixers";
   s.str("mixer", mixer);
@@ -52,7 +50,31 @@ StagePlan parse_stage(const JsonRef& r) {
   s.str("train", train);
   if (train == "mixers") st.train = TrainGroup::Mixers;
   else if (train == "all") st.train = TrainGroup::All;
-  else r.get("train").fail_here("is '" + train + "', expected mixers or all");
+  else if (train == "lora") st.train = TrainGroup::Lora;
+  else r.get("train").fail_here("is '" + train + "', expected mixers, all or lora");
+  if (st.layers.empty() && st.auto_count == 0 && st.train != TrainGroup::Lora)
+    r.fail_here("has no \"layers\" (only a \"train\": \"lora\" stage may convert none)");
+  if (st.train == TrainGroup::Lora) st.lora.rank = 8;
+  if (auto l = s.find("lora")) {
+    if (st.train != TrainGroup::Lora)
+      l->fail_here("sets LoRA adapters, but the stage trains '" + train + "': LoRA needs \"train\": \"lora\"");
+    Section ls(*l);
+    ls.help_ = "Distillation";
+    ls.num("rank", st.lora.rank, 1, 1 << 16);
+    ls.num("alpha", st.lora.alpha, 1e-6, 1e6);
+    if (auto t = ls.find("targets")) {
+      if (!t->is_array() || t->size() == 0) t->fail_here("must be a non-empty list of q, k, v, o, gate, up, down");
+      st.lora.targets.clear();
+      for (size_t i = 0; i < t->size(); ++i) {
+        const std::string name = t->at(i).as_string();
+        const auto target = parse_lora_target(name);
+        if (!target) t->at(i).fail_here("is '" + name + "', expected one of q, k, v, o, gate, up, down");
+        if (st.lora.has(*target)) t->at(i).fail_here("names '" + name + "' twice");
+        st.lora.targets.push_back(*target);
+      }
+    }
+    ls.finish();
+  }
   if (auto l = s.find("loss")) {
     Section ls(*l);
     ls.help_ = "Distillation";
@@ -146,6 +168,12 @@ void check_plan(const DistillPlan& plan, const ModelConfig& teacher) {
   int auto_pending = 0;  // layers that earlier "auto" stages will take
   for (size_t s = 0; s < plan.stages.size(); ++s) {
     const StagePlan& st = plan.stages[s];
+    if (st.train == TrainGroup::Lora)
+      for (LoraTarget t : st.lora.targets) {
+        const auto [K, N] = lora_target_dims(teacher, t);
+        DS_CHECK(st.lora.rank <= std::min(K, N), "[distill] stage ", s, ": LoRA rank ", st.lora.rank,
+                 " is larger than the projection ", lora_target_name(t), " (", K, " x ", N, ")");
+      }
     if (st.auto_count > 0) {
       ModelConfig now = teacher;
       now.hybrid.layers.resize(size_t(teacher.n_layers));

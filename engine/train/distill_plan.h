@@ -1,7 +1,8 @@
 // A staged-distillation plan (`distilscope-cli distill TEACHER --plan PLAN.json`): the data (a UTF-8 text file or
 // text sampled from the teacher itself), batch and optimizer settings, the mixers' hyper-parameters, and the
 // stages -- each converting some attention layers (listed, or the K least important picked by leave-one-out or
-// probe), to a linear or Mamba mixer, training the mixers or everything, with its loss mix and steps. Read with
+// probe), to a linear or Mamba mixer, training the mixers, everything, or the mixers plus LoRA adapters on the frozen
+// projections (merged into the weights at the stage's end), with its loss mix and steps. Read with
 // strict keys (docs/training.md, "Distillation"); check_plan validates it against the teacher before any work.
 #pragma once
 #include <cstdint>
@@ -24,11 +25,12 @@ struct StageLoss {
 };
 
 struct StagePlan {
-  std::vector<int> layers;  // explicit layers, or empty with auto_count > 0
+  std::vector<int> layers;  // explicit layers, or empty with auto_count > 0 (or, for a LoRA stage, none)
   int auto_count = 0;       // convert the auto_count least important remaining attention layers
   Importance by = Importance::LeaveOneOut;
   LayerKind mixer = LayerKind::Mamba;
   TrainGroup train = TrainGroup::Mixers;
+  LoraSpec lora;  // train == Lora: rank (default 8), alpha (16), targets (all seven); seed set by the runner
   StageLoss loss;
   int steps = 100;
   float lr = 0;  // 0: the plan's optimizer.lr
@@ -65,7 +67,8 @@ DistillPlan parse_distill_plan(const JsonRef& root, const std::string& base_dir)
 DistillPlan read_distill_plan(const std::string& path);
 
 // Against the teacher: every listed layer exists and is attention in the teacher, no layer is converted twice,
-// every "auto" count fits the attention layers left by then. Throws one message naming the stage and layer.
+// every "auto" count fits the attention layers left by then, every LoRA rank fits its projections. Throws one
+// message naming the stage and layer.
 void check_plan(const DistillPlan& plan, const ModelConfig& teacher);
 // The layers an "auto" stage may pick from the student it starts from: its attention layers that no later stage
 // lists explicitly.

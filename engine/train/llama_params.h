@@ -5,7 +5,9 @@
 // machine) and the optimizer's parameter groups (weight decay for matrices and embeddings only).
 // Hybrid students (linear / Mamba layers) have their mixer tensors too; a parameter may be frozen (no
 // gradient buffer, left out of the optimizer): `mixers` training freezes everything but the mixers.
+// With a LoraSpec, every frozen projection it names gets a trainable adapter pair (train/lora.h).
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -13,6 +15,7 @@
 
 #include "distilscope/model_config.h"
 #include "ops/tensor.h"
+#include "train/lora.h"
 #include "train/optimizer.h"
 
 namespace ds {
@@ -43,13 +46,17 @@ class LlamaParams {
     // Mamba layers: in_proj (z|x|B|C), dt low-rank pair, conv, A_log, D, out_proj (biases may be nullptr).
     const TrainParam *ssm_in, *ssm_in_b, *ssm_dt_in, *ssm_dt_in_b, *ssm_dt, *ssm_dt_b, *conv_w, *conv_b, *a_log,
         *ssm_d, *ssm_out, *ssm_out_b;
+    // LoRA adapters by LoraTarget (nullptr: none on that projection).
+    std::array<const TrainParam*, kLoraTargets> lora_a{}, lora_b{};
   };
   using Trainable = std::function<bool(const std::string& name)>;
 
   // Allocates every tensor of `c` (llama family; attention, linear or Mamba layers) in `arena`; contents
   // undefined. forward_type: F32 (the forward reads the masters) or F16/BF16 (it reads copies). trainable:
-  // which tensors get a gradient (empty: all).
-  LlamaParams(Device& dev, vk::Arena& arena, const ModelConfig& c, DType forward_type, const Trainable& trainable = {});
+  // which tensors get a gradient (empty: all). lora.rank > 0: adapters on the frozen projections lora names
+  // (trainable, F32, no half copy, no weight decay), after the model's tensors.
+  LlamaParams(Device& dev, vk::Arena& arena, const ModelConfig& c, DType forward_type, const Trainable& trainable = {},
+              const LoraSpec& lora = {});
 
   const ModelConfig& config() const { return c_; }
   Device& device() const { return dev_; }
@@ -60,6 +67,8 @@ class LlamaParams {
   const TrainParam& output() const { return params_[output_]; }  // tok_embd when tied
   const Layer& layer(int l) const { return layers_[size_t(l)]; }
   const Tensor& rope_inv_freq() const { return inv_freq_; }
+  const LoraSpec& lora() const { return lora_; }
+  bool has_adapters() const;
   uint64_t n_elements() const;
   uint64_t n_trainable() const;
   // The lowest layer with a trainable tensor (-1: the embedding trains; n_layers: nothing below the head):
@@ -73,8 +82,13 @@ class LlamaParams {
   void upload(const std::string& name, const std::vector<float>& values);
   std::vector<float> download(const std::string& name) const;
   std::vector<float> download_grad(const std::string& name) const;  // throws for a frozen tensor
-  // Every master from a model file (any stored type, dequantized), naming the first missing tensor.
+  // Every master from a model file (any stored type, dequantized), naming the first missing tensor; adapters
+  // are not read but initialized (init_adapters).
   void load(const ModelSource& src);
+  // A ~ N(0, 1/K) seeded by lora().seed, B = 0: the adapted model equals the base model.
+  void init_adapters();
+  // W += s B A for every adapter pair, then B = 0 (the model computes what it computed, adapters idle).
+  void merge_adapters();
   void record_refresh_half(vk::Recorder& rec) const;  // every half copy from its master
   void refresh_half();                                // the same, submitted and waited for
 
@@ -87,8 +101,11 @@ class LlamaParams {
   static bool is_mixer_tensor(const ModelConfig& c, const std::string& name);
 
  private:
+  void add_adapters(vk::Arena& arena);
+
   Device& dev_;
   ModelConfig c_;
+  LoraSpec lora_;
   std::vector<TrainParam> params_;
   size_t output_ = 0;
   std::vector<Layer> layers_;

@@ -19,6 +19,7 @@
 #include "model/hybrid_config.h"
 #include "ops/backward/embed.h"
 #include "ops/backward/linear_mixer.h"
+#include "ops/backward/lora.h"
 #include "ops/backward/mamba.h"
 #include "ops/backward/matmul.h"
 #include "ops/backward/norm.h"
@@ -95,8 +96,15 @@ uint64_t llama_largest_activation(const ModelConfig& c, int n_seqs, int seq_len)
   return uint64_t(n * 4);
 }
 
+uint64_t lora_activation_bytes(const ModelConfig& c, const LoraSpec& lora, int n_seqs, int seq_len) {
+  if (lora.rank <= 0) return 0;
+  const int64_t M = int64_t(n_seqs) * seq_len;
+  return uint64_t((int64_t(c.n_layers) * int64_t(lora.targets.size()) + 1) * lora.rank * M * 4);
+}
+
 LlamaActivations allocate_llama_activations(Device& dev, vk::Arena& arena, const ModelConfig& c, int n_seqs,
-                                            int seq_len, bool backward, bool separate_logits_grad) {
+                                            int seq_len, bool backward, bool separate_logits_grad,
+                                            const LlamaParams* adapters) {
   LlamaActivations a;
   a.n_seqs = n_seqs;
   a.seq_len = seq_len;
@@ -137,6 +145,10 @@ LlamaActivations allocate_llama_activations(Device& dev, vk::Arena& arena, const
     L.gate = f32({c.ffn_dim, M, 1, 1}, b + "gate");
     L.up = f32({c.ffn_dim, M, 1, 1}, b + "up");
     L.act = f32({c.ffn_dim, M, 1, 1}, b + "act");
+    if (adapters)
+      for (int t = 0; t < kLoraTargets; ++t)
+        if (adapters->layer(l).lora_a[size_t(t)])
+          L.lora_u[size_t(t)] = f32({adapters->lora().rank, M, 1, 1}, b + lora_tensor_stem(LoraTarget(t)) + ".lora_u");
     a.layers.push_back(std::move(L));
   }
   a.x_out = f32({d, M, 1, 1}, "x_out");
@@ -165,6 +177,7 @@ LlamaActivations allocate_llama_activations(Device& dev, vk::Arena& arena, const
       a.d_y = f32({md.d_inner, T, S, 1}, "d_ssm_y");
       a.mamba_scratch = f32({int64_t(ops::mamba_backward_scratch_elems(md, int(T), int(S))), 1, 1, 1}, "ssm_scratch");
     }
+    if (adapters && adapters->has_adapters()) a.d_lora_u = f32({adapters->lora().rank, M, 1, 1}, "d_lora_u");
   }
   return a;
 }
@@ -181,6 +194,25 @@ const Tensor& grad_of(const TrainParam* t) {
   return t && t->trainable ? t->grad : none;
 }
 
+// One projection y = W x (+ bias / accumulate) of a layer, through its LoRA adapter when it has one.
+struct Projection {
+  const TrainParam *w, *bias;
+  const TrainParam *a = nullptr, *b = nullptr;  // the adapter (frozen w), or none
+  Tensor u, du;                                 // the adapter's saved s A x and its gradient scratch
+  float s = 0;
+
+  void forward(vk::Recorder& r, const Tensor& x, const Tensor& y, bool accumulate = false) const {
+    const ops::MatmulOptions o{value_of(bias), accumulate};
+    if (a) ops::lora_forward(r, w->forward(), a->master, b->master, s, x, u, y, o);
+    else ops::matmul(r, w->forward(), x, y, o);
+  }
+  // dx (+)= W^T dy (+ the adapter's share); parameter gradients added.
+  void backward(vk::Recorder& r, const Tensor& x, const Tensor& dy, const Tensor& dx, const ops::GradMode& mode) const {
+    if (a) ops::lora_backward(r, w->forward(), a->master, b->master, s, x, u, dy, dx, a->grad, b->grad, du, mode);
+    else ops::matmul_backward(r, w->forward(), x, dy, dx, grad_of(w), grad_of(bias), mode);
+  }
+};
+
 // What one layer's nodes need, captured by value into the node closures.
 struct LayerCtx {
   const LlamaParams* P;
@@ -191,6 +223,20 @@ struct LayerCtx {
   int64_t M;
   float eps;
   bool backward;  // false below the lowest trainable layer: nothing walks back there
+
+  Projection proj(const TrainParam* weight, const TrainParam* bias, LoraTarget t) const {
+    Projection p{weight, bias};
+    const size_t i = size_t(t);
+    if (w.lora_a[i]) {
+      DS_CHECK(!weight->trainable, "[train] ", weight->name, " trains and has a LoRA adapter");
+      p.a = w.lora_a[i];
+      p.b = w.lora_b[i];
+      p.u = L->lora_u[i];
+      p.du = A->d_lora_u;
+      p.s = P->lora().scale();
+    }
+    return p;
+  }
 };
 
 Tensor flat(const Tensor& t) { return t.reshaped({t.ne[0] * t.ne[1], t.ne[2] * t.ne[3], 1, 1}); }
@@ -209,17 +255,19 @@ void add_qkv_mixer(TrainGraph& g, const std::string& b, const LayerCtx& x, bool 
   const float scale = 1.0f / std::sqrt(float(c.head_dim));
   const auto mode = c.rope.style == RopeStyle::Neox ? ops::RopeMode::Neox : ops::RopeMode::Interleaved;
   auto tokens = [M](const Tensor& t) { return t.reshaped({t.ne[0], t.ne[1], M, 1}); };  // [hd, heads, M]
+  const Projection pq = x.proj(w.wq, w.bq, LoraTarget::Q), pk = x.proj(w.wk, w.bk, LoraTarget::K),
+                   pv = x.proj(w.wv, w.bv, LoraTarget::V), po = x.proj(w.wo, nullptr, LoraTarget::O);
   g.add(
       b + "attn_qkv",
       [=](vk::Recorder& r) {
-        ops::matmul(r, w.wq->forward(), L->xn1, flat(L->q), {value_of(w.bq)});
-        ops::matmul(r, w.wk->forward(), L->xn1, flat(L->k), {value_of(w.bk)});
-        ops::matmul(r, w.wv->forward(), L->xn1, flat(L->v), {value_of(w.bv)});
+        pq.forward(r, L->xn1, flat(L->q));
+        pk.forward(r, L->xn1, flat(L->k));
+        pv.forward(r, L->xn1, flat(L->v));
       },
       when(x.backward, [=](vk::Recorder& r) {
-        ops::matmul_backward(r, w.wq->forward(), L->xn1, flat(A->d_q), A->d_xn, grad_of(w.wq), grad_of(w.bq), kWrite);
-        ops::matmul_backward(r, w.wk->forward(), L->xn1, flat(A->d_k), A->d_xn, grad_of(w.wk), grad_of(w.bk), kAdd);
-        ops::matmul_backward(r, w.wv->forward(), L->xn1, flat(A->d_v), A->d_xn, grad_of(w.wv), grad_of(w.bv), kAdd);
+        pq.backward(r, L->xn1, flat(A->d_q), A->d_xn, kWrite);
+        pk.backward(r, L->xn1, flat(A->d_k), A->d_xn, kAdd);
+        pv.backward(r, L->xn1, flat(A->d_v), A->d_xn, kAdd);
       }));
   // RoPE over [head_dim, heads, M] views: positions restart in every sequence.
   g.add(
@@ -255,11 +303,9 @@ void add_qkv_mixer(TrainGraph& g, const std::string& b, const LayerCtx& x, bool 
       b + "attn_out",
       [=](vk::Recorder& r) {
         r.copy(L->x.buf, L->h.buf);
-        ops::matmul(r, w.wo->forward(), flat(L->att), L->h, {.accumulate = true});
+        po.forward(r, flat(L->att), L->h, true);
       },
-      when(x.backward, [=](vk::Recorder& r) {
-        ops::matmul_backward(r, w.wo->forward(), flat(L->att), A->d_res, flat(A->d_att), grad_of(w.wo), {}, kWrite);
-      }));
+      when(x.backward, [=](vk::Recorder& r) { po.backward(r, flat(L->att), A->d_res, flat(A->d_att), kWrite); }));
 }
 
 // in_proj, the dt pair, the Mamba core, out_proj + residual.
@@ -359,15 +405,17 @@ TrainGraph build_llama_train_graph(const LlamaParams& p, const LlamaActivations&
           ops::rms_norm_backward(r, L->h, w.ffn_norm->master, A->d_xn, A->d_res, grad_of(w.ffn_norm), A->rstd, eps,
                                  kAdd);
         }));
+    const Projection pg = x.proj(w.w_gate, nullptr, LoraTarget::Gate), pu = x.proj(w.w_up, nullptr, LoraTarget::Up),
+                     pd = x.proj(w.w_down, nullptr, LoraTarget::Down);
     g.add(
         b + "ffn_gate_up",
         [=](vk::Recorder& r) {
-          ops::matmul(r, w.w_gate->forward(), L->xn2, L->gate);
-          ops::matmul(r, w.w_up->forward(), L->xn2, L->up);
+          pg.forward(r, L->xn2, L->gate);
+          pu.forward(r, L->xn2, L->up);
         },
         when(x.backward, [=](vk::Recorder& r) {  // gate and up hold their gradients by now (swiglu_backward)
-          ops::matmul_backward(r, w.w_gate->forward(), L->xn2, L->gate, A->d_xn, grad_of(w.w_gate), {}, kWrite);
-          ops::matmul_backward(r, w.w_up->forward(), L->xn2, L->up, A->d_xn, grad_of(w.w_up), {}, kAdd);
+          pg.backward(r, L->xn2, L->gate, A->d_xn, kWrite);
+          pu.backward(r, L->xn2, L->up, A->d_xn, kAdd);
         }));
     g.add(
         b + "swiglu", [=](vk::Recorder& r) { ops::swiglu(r, L->gate, L->up, L->act); },
@@ -376,11 +424,9 @@ TrainGraph build_llama_train_graph(const LlamaParams& p, const LlamaActivations&
         b + "ffn_down",
         [=](vk::Recorder& r) {
           r.copy(L->h.buf, x_next.buf);
-          ops::matmul(r, w.w_down->forward(), L->act, x_next, {.accumulate = true});
+          pd.forward(r, L->act, x_next, true);
         },
-        when(x.backward, [=](vk::Recorder& r) {
-          ops::matmul_backward(r, w.w_down->forward(), L->act, A->d_res, A->d_act, grad_of(w.w_down), {}, kWrite);
-        }));
+        when(x.backward, [=](vk::Recorder& r) { pd.backward(r, L->act, A->d_res, A->d_act, kWrite); }));
     if (train)  // values of every hidden term; gradients matter only where something below trains
       g.add(b + "hidden_loss", {}, [=](vk::Recorder& r) { obj->record_hidden(r, mb, l, x_next, A->d_res, teacher); });
   }

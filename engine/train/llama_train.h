@@ -7,7 +7,10 @@
 // mixer's training forward (ops/backward/linear_mixer.h) between the same q/k/v/o projections; a Mamba layer
 // is attn_norm, in_proj (z|x|B|C), the dt pair, the mixer core (ops/backward/mamba.h) and out_proj. Frozen
 // parameters (LlamaParams) get no gradient, and the backward walk stops below the lowest trainable layer.
+// LoRA adapters (LlamaParams with a LoraSpec): a projection with an adapter runs ops::lora_forward in place of
+// its matmul, keeping u = s A x per adapter for lora_backward.
 #pragma once
+#include <array>
 #include <vector>
 
 #include "ops/tensor.h"
@@ -35,6 +38,7 @@ struct LlamaActivations {
     Tensor zxbc;           // F32 [2 d_inner + 2 d_xb, seq_len, n_seqs]                  Mamba
     Tensor dt_low, dt, y;  // F32 [dt_rank | d_inner | d_inner, M]                       Mamba
     Tensor gate, up, act;  // F32 [ffn, M]  (gate/up become their gradients in the backward)
+    std::array<Tensor, kLoraTargets> lora_u;  // F32 [r, M]  s A x of each adapter (LoRA)
   };
   std::vector<Layer> layers;
   Tensor x_out, xf;  // F32 [d, M]   residual after the last layer, final-normed
@@ -44,15 +48,20 @@ struct LlamaActivations {
   Tensor d_res, d_xn, rstd, d_att, d_q, d_k, d_v, d_act;
   Tensor lin_scratch;                                  // linear layers
   Tensor d_zxbc, d_dt, d_dt_low, d_y, mamba_scratch;  // Mamba layers
+  Tensor d_lora_u;                                    // F32 [r, M]  LoRA adapters
 };
 
 // Bytes of the activations of one micro-batch (with or without the backward scratch), to pick its size.
 uint64_t llama_activation_bytes(const ModelConfig& c, int n_seqs, int seq_len, bool backward);
 // Largest tensor of a micro-batch in bytes (must fit the device's storage-buffer range).
 uint64_t llama_largest_activation(const ModelConfig& c, int n_seqs, int seq_len);
+// What LoRA adapters add (at most: every target of every layer).
+uint64_t lora_activation_bytes(const ModelConfig& c, const LoraSpec& lora, int n_seqs, int seq_len);
 
+// adapters: the parameters whose LoRA adapters need their saved u (nullptr: none).
 LlamaActivations allocate_llama_activations(Device& dev, vk::Arena& arena, const ModelConfig& c, int n_seqs,
-                                            int seq_len, bool backward, bool separate_logits_grad);
+                                            int seq_len, bool backward, bool separate_logits_grad,
+                                            const LlamaParams* adapters = nullptr);
 
 // The tokens of one micro-batch: I32 [M] each (targets < 0 are ignored by cross-entropy).
 struct BatchInputs {

@@ -21,8 +21,10 @@ int pick_micro_batch(const Device& dev, const TrainerOptions& o) {
   uint64_t budget = o.memory_budget;
   if (!budget) budget = std::min<uint64_t>(dev.info().device_local_bytes / 2, 32ull << 30);
   const bool teacher = o.teacher.n_layers > 0;
+  const LoraSpec none;
+  const LoraSpec& lora = o.train == TrainGroup::Lora ? o.lora : none;
   auto bytes = [&](int s) {
-    return llama_activation_bytes(o.model, s, o.seq_len, true) +
+    return llama_activation_bytes(o.model, s, o.seq_len, true) + lora_activation_bytes(o.model, lora, s, o.seq_len) +
            (teacher ? llama_activation_bytes(o.teacher, s, o.seq_len, false) : 0);
   };
   for (int s = o.batch_seqs; s >= 1; --s) {
@@ -55,18 +57,28 @@ Trainer::Trainer(Device& dev, const TrainerOptions& options) : dev_(dev), o_(opt
   readback_arena_ = std::make_unique<vk::Arena>(dev, "train losses", vk::MemoryKind::Readback, 1ull << 20);
 
   LlamaParams::Trainable trainable;
+  LoraSpec lora;
+  const ModelConfig mc = o_.model;
   if (o_.train == TrainGroup::Mixers) {
-    const ModelConfig mc = o_.model;
     DS_CHECK(mc.hybrid.is_hybrid(), "[train] training the mixers only needs a student with converted layers; ",
              mc.name.empty() ? "the model" : mc.name, " has ", mc.n_layers, " attention layers");
-    trainable = [mc](const std::string& name) { return LlamaParams::is_mixer_tensor(mc, name); };
   }
-  params_ = std::make_unique<LlamaParams>(dev, *weights_arena_, o_.model, o_.weights, trainable);
+  if (o_.train == TrainGroup::Lora) {
+    DS_CHECK(o_.lora.rank > 0 && !o_.lora.targets.empty(), "[train] LoRA training needs a rank > 0 (got ",
+             o_.lora.rank, ") and at least one target projection");
+    lora = o_.lora;
+  }
+  if (o_.train != TrainGroup::All)
+    trainable = [mc](const std::string& name) { return LlamaParams::is_mixer_tensor(mc, name); };
+  params_ = std::make_unique<LlamaParams>(dev, *weights_arena_, o_.model, o_.weights, trainable, lora);
+  DS_CHECK(params_->n_trainable() > 0, "[train] nothing to train: no mixers and no LoRA adapter in ",
+           mc.name.empty() ? "the model" : mc.name);
   opt_ = std::make_unique<AdamW>(dev, *weights_arena_, params_->groups(o_.weight_decay), o_.adamw);
   objective_ = std::make_unique<Objective>(*readback_arena_, *act_arena_, o_.losses, M, n_micro);
   acts_ = allocate_llama_activations(dev, *act_arena_, o_.model, mb_seqs_, o_.seq_len, true,
-                                     objective_->needs_separate_logits_grad());
-  act_bytes_ = llama_activation_bytes(o_.model, mb_seqs_, o_.seq_len, true);
+                                     objective_->needs_separate_logits_grad(), params_.get());
+  act_bytes_ = llama_activation_bytes(o_.model, mb_seqs_, o_.seq_len, true) +
+               lora_activation_bytes(o_.model, lora, mb_seqs_, o_.seq_len);
   const bool needs_teacher = std::any_of(o_.losses.begin(), o_.losses.end(),
                                          [](const LossTerm& t) { return t.kind != LossTerm::CrossEntropy; });
   DS_CHECK(!needs_teacher || o_.teacher.n_layers > 0, "[train] KL and hidden-state losses need a teacher");
@@ -238,6 +250,20 @@ EvalStats Trainer::evaluate(const PackedSequences& data, size_t max_seqs) {
     count += double(v[1]);
   }
   return {count > 0 ? sum / count : 0.0, count};
+}
+
+std::vector<float> Trainer::logits(const TokenBatch& batch) {
+  DS_CHECK(batch.ids.size() <= size_t(mb_seqs_) * size_t(o_.seq_len), "[train] logits of ", batch.ids.size(),
+           " tokens: at most one micro-batch (", mb_seqs_, " x ", o_.seq_len, ")");
+  if (!logits_rec_) {
+    logits_rec_ = std::make_unique<vk::Recording>(dev_);
+    record(*logits_rec_, false, false, 1, true);
+  }
+  write_inputs(batch, size_t(mb_seqs_));
+  logits_rec_->submit_and_wait();
+  std::vector<float> z = download_f32(dev_, acts_.logits);
+  z.resize(batch.ids.size() * size_t(o_.model.vocab));
+  return z;
 }
 
 DistillEvalStats Trainer::evaluate_distill(const PackedSequences& data, size_t max_seqs) {

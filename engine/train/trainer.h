@@ -8,7 +8,8 @@
 // for half copies), and one micro-batch's activations (llama_activation_bytes).
 // Distillation: with a teacher configuration the trainer also holds a frozen teacher (weights only, no
 // gradients) whose forward is recorded before the student's in every micro-batch; its logits and residual
-// streams are the objective's TeacherSignals. `train` freezes everything but the mixers of converted layers.
+// streams are the objective's TeacherSignals. `train` freezes everything but the mixers of converted layers, or
+// (LoRA) everything but those mixers and rank-r adapters on the frozen projections (train/lora.h).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -32,8 +33,9 @@ struct OpTiming;
 }  // namespace vk
 namespace train {
 
-// Which parameters train: every one, or only the token mixers of converted layers (LlamaParams::is_mixer_tensor).
-enum class TrainGroup { All, Mixers };
+// Which parameters train: every one, only the token mixers of converted layers (LlamaParams::is_mixer_tensor), or
+// those mixers plus LoRA adapters on the other (frozen) projections (TrainerOptions::lora).
+enum class TrainGroup { All, Mixers, Lora };
 
 struct TrainerOptions {
   ModelConfig model;  // llama family: attention, linear or Mamba layers
@@ -46,6 +48,7 @@ struct TrainerOptions {
   std::vector<LossTerm> losses = {LossTerm{}};  // cross-entropy
   uint64_t memory_budget = 0;                   // bytes for one micro-batch's activations; 0: half the device's memory
   TrainGroup train = TrainGroup::All;
+  LoraSpec lora;  // train == Lora: rank (> 0), alpha, targets, seed
   ModelConfig teacher;  // n_layers 0: none; else a frozen teacher of the same vocabulary (KL / hidden terms)
 };
 
@@ -107,6 +110,8 @@ class Trainer {
   EvalStats evaluate(const PackedSequences& data, size_t max_seqs);
   // CE, KL both ways and top-1 agreement against the teacher over the first max_seqs sequences (0: all).
   DistillEvalStats evaluate_distill(const PackedSequences& data, size_t max_seqs);
+  // The student's logits F32 [n_seqs][seq_len][vocab] for at most micro_batch_seqs() sequences (forward only).
+  std::vector<float> logits(const TokenBatch& batch);
   // GPU time of every dispatch of the last step (Device opened with profile = true; else empty).
   std::vector<vk::OpTiming> last_step_timings() const;
 

@@ -42,7 +42,7 @@ struct StoreOptions {
 // uses it and use it only there (checked: other threads get a ds::Error). Open one per thread.
 class Store {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   explicit Store(const std::string& path, const StoreOptions& options = {});
   ~Store();
@@ -107,8 +107,12 @@ class Store {
   std::vector<TrainStep> list_train_steps(int64_t run_id, std::optional<int32_t> stage = std::nullopt);
   int64_t append_stage_eval(const StageEval& e);
   std::vector<StageEval> list_stage_evals(int64_t run_id);
+  // The importance scores of one stage's candidate layers (one transaction; replaces the stage's earlier rows).
+  void put_layer_importance(std::span<const LayerImportance> scores);
+  std::vector<LayerImportance> list_layer_importance(int64_t run_id);  // by (stage, rank)
   // Resuming a training run from a checkpoint taken after `step` of `stage`: deletes the steps and evaluations
-  // the interrupted process recorded after it (in that stage and later ones) and marks the run running again.
+  // the interrupted process recorded after it (in that stage and later ones; importance of later stages) and
+  // marks the run running again.
   void resume_training_run(int64_t run_id, int32_t stage, int32_t step);
   // Points a run at the model it produced or ran (e.g. a training run's exported model).
   void set_run_model(int64_t run_id, int64_t model_id);

@@ -186,6 +186,17 @@ struct StageEval {
   int64_t created_at = 0;
 };
 
+// One candidate layer of a distillation stage that picks its layers by importance ("auto").
+struct LayerImportance {
+  int64_t run_id = 0;
+  int32_t stage = 0;
+  int32_t layer = 0;
+  int32_t rank = 0;              // 0: the least important candidate (converted first)
+  double score = 0;              // validation KL to the teacher with this layer alone converted
+  std::string method;            // "leave-one-out" or "probe"
+  bool converted = false;        // the stage converted it
+};
+
 // Everything needed to replay a run without loading any model.
 struct RunReplay {
   Run run;
@@ -197,6 +208,7 @@ struct RunReplay {
   std::vector<BlobInfo> blobs;               // index of stored blobs; fetch with Store::get_blob
   std::vector<TrainStep> train_steps;        // by (stage, step)
   std::vector<StageEval> stage_evals;        // by (stage, step)
+  std::vector<LayerImportance> importance;   // by (stage, rank)
 };
 
 }  // namespace ds
