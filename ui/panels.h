@@ -72,6 +72,7 @@ struct TrainingStageCurve {
 struct TrainingSnapshot {
   std::vector<TrainingStageCurve> stages;
   std::string status;  // "stage 1 of 2, step 7/12, loss 3.21" or why there is nothing
+  int total_steps = 0;  // of the plan (x axis up to it while running); 0: from the data
 };
 struct TrainingView {
   bool log_scale = false;

@@ -28,6 +28,7 @@ bool draw_training_panel(const TrainingSnapshot& snap, TrainingView& v) {
   ps.x_label = "step (over all stages)";
   ps.y_label = v.log_scale ? "log10 loss" : "loss";
   ps.integer_x = true;
+  if (snap.total_steps > 1) ps.x_min = 1, ps.x_max = float(snap.total_steps);  // the curve grows into the plan
   if (!v.log_scale) ps.y_min = 0;
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   line_plot("losses", series, ps, {avail.x, std::max(avail.y, 160.0f)});

@@ -23,7 +23,9 @@ void AutoTest::run_distill() {
   DistillPanel* panel = w_.distillPanel();
   w_.distillDock()->show();
   w_.distillDock()->raise();
-  w_.resizeDocks({w_.distillDock()}, {620}, Qt::Horizontal);
+  w_.resize(1580, 960);  // the screen's width: room for the dock's table beside the chat
+  wait_until([] { return false; }, 300);
+  w_.resizeDocks({w_.distillDock()}, {720}, Qt::Horizontal);
   w_.resizeDocks({w_.explorerDock()}, {380}, Qt::Vertical);
   check(wait_until([&] { return panel->planCheck().ok; }, 5000),
         "the default plan is valid for the teacher: " + panel->planCheck().message);

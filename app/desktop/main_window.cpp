@@ -263,7 +263,8 @@ void MainWindow::connect_engine() {
 void MainWindow::connect_distill() {
   EngineWorker* w = host_.worker();
   connect(distill_, &DistillPanel::startRequested, this, [this](const DistillRequest& r) {
-    if (!r.resume) data_.beginDistill(tr("Starting: preparing the data and the first student..."));
+    if (!r.resume)
+      data_.beginDistill(tr("Starting: preparing the data and the first student..."), distill_->planCheck().total_steps);
     showExplorerPanel(int(ui::Panel::Distillation));
     host_.distill(r);
   });

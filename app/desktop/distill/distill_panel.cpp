@@ -64,9 +64,10 @@ DistillPanel::DistillPanel(QWidget* parent) : QWidget(parent) {
 
   table_ = new QTableWidget(0, ColCount, this);
   table_->setObjectName("distill_table");
-  table_->setHorizontalHeaderLabels({tr("Stage"), tr("Layers"), tr("Mixer"), tr("Val. perplexity"), tr("KL to teacher"),
-                                     tr("Top-1 agreement"), tr("Decode tok/s"), QString()});
-  table_->horizontalHeaderItem(ColPerplexity)->setToolTip(tr("before training (just converted) → after"));
+  table_->setHorizontalHeaderLabels({tr("Stage"), tr("Layers"), tr("Mixer"), tr("Val. PPL"), tr("KL to teacher"),
+                                     tr("Top-1 agr."), tr("tok/s"), QString()});
+  table_->horizontalHeaderItem(ColPerplexity)->setToolTip(tr("validation perplexity: before training (just converted) → after"));
+  table_->horizontalHeaderItem(ColDecode)->setToolTip(tr("decode tokens/s of the stage's model"));
   table_->horizontalHeaderItem(ColKl)->setToolTip(tr("mean KL(teacher || student) per token, nats: before → after"));
   table_->horizontalHeaderItem(ColTop1)->setToolTip(tr("fraction of tokens whose argmax agrees: before → after"));
   table_->verticalHeader()->hide();
@@ -74,6 +75,7 @@ DistillPanel::DistillPanel(QWidget* parent) : QWidget(parent) {
   table_->setSelectionMode(QAbstractItemView::NoSelection);
   table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   table_->horizontalHeader()->setStretchLastSection(true);
+  table_->setMinimumHeight(110);
 
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(teacher_label_);
@@ -83,6 +85,7 @@ DistillPanel::DistillPanel(QWidget* parent) : QWidget(parent) {
   layout->addWidget(status_label_);
   layout->addWidget(dir_label_);
   layout->addWidget(table_, 2);
+  dir_label_->setStyleSheet("color: palette(mid);");
 
   check_timer_ = new QTimer(this);
   check_timer_->setSingleShot(true);

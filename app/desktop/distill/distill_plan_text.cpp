@@ -60,9 +60,11 @@ PlanCheck check_plan_text(const std::string& json, const QString& plan_dir, cons
       const train::StagePlan& st = plan.stages[s];
       QString layers;
       for (int l : st.layers) layers += (layers.isEmpty() ? "" : ",") + QString::number(l);
-      if (st.auto_count > 0) layers = QObject::tr("%1 by importance").arg(st.auto_count);
-      r.message += QString(" %1%2 -> %3 (%4 steps)")
-                       .arg(s ? "; " : "")
+      layers = (st.layers.size() == 1 ? QObject::tr("layer ") : QObject::tr("layers ")) + layers;
+      if (st.auto_count > 0) layers = QObject::tr("%1 layer(s) by importance").arg(st.auto_count);
+      r.total_steps += st.steps;
+      r.message += QString("%1 %2 -> %3 (%4 steps)")
+                       .arg(s ? ";" : "")
                        .arg(layers)
                        .arg(layer_kind_name(st.mixer))
                        .arg(st.steps);

@@ -18,6 +18,7 @@ struct PlanCheck {
   bool ok = false;
   QString message;  // ok: "2 stages: layer 1 -> mamba (12 steps), ..."; else the error
   int stages = 0;
+  int total_steps = 0;  // over all stages
 };
 PlanCheck check_plan_text(const std::string& json, const QString& plan_dir, const ModelReport& teacher);
 

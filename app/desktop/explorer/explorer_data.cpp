@@ -153,9 +153,10 @@ void ExplorerData::rebuild_synthetic() {
   }
 }
 
-void ExplorerData::beginDistill(const QString& status) {
+void ExplorerData::beginDistill(const QString& status, int total_steps) {
   training_ = {};
   training_.status = status.toStdString();
+  training_.total_steps = total_steps;
 }
 
 void ExplorerData::addDistillStage(const DistillStageReport& r) {

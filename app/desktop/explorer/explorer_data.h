@@ -32,7 +32,7 @@ class ExplorerData : public QObject {
   void beginPair(const PairStart& start);
   void addDivergence(uint64_t request, const TokenDivergence& token);
   // A distillation's loss curves (one per stage): a new run clears them; steps and stages append.
-  void beginDistill(const QString& status);
+  void beginDistill(const QString& status, int total_steps);
   void addDistillStep(const DistillStepReport& step);
   void addDistillStage(const DistillStageReport& stage);
   void setDistillStatus(const QString& status);
