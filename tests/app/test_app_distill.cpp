@@ -158,7 +158,7 @@ class AppDistillTest : public QObject {
 
     // "Load as student" opens the stage's model in the student slot.
     QSignalSpy load(&panel, &DistillPanel::loadStudentRequested);
-    QVERIFY(panel.loadButton(1));
+    QVERIFY(panel.loadButton(1) && panel.loadButton(1)->isEnabled());  // offered once the run has ended
     QTest::mouseClick(panel.loadButton(1), Qt::LeftButton);
     QCOMPARE(load.count(), 1);
     const QString path = load.at(0).at(0).toString();

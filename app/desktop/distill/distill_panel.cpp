@@ -154,6 +154,9 @@ void DistillPanel::update_buttons() {
   load_plan_->setEnabled(!running_);
   default_plan_->setEnabled(!running_ && has_teacher_);
   editor_->setReadOnly(running_);
+  // A model load would wait behind the run on the engine thread: loading is offered between runs.
+  for (int r = 0; r < table_->rowCount(); ++r)
+    if (QWidget* load = table_->cellWidget(r, ColLoad)) load->setEnabled(!running_);
 }
 
 void DistillPanel::start(bool resume) {
@@ -233,6 +236,7 @@ void DistillPanel::set_row(const DistillStageReport& s) {
     load->setToolTip(s.model);
     const QString model = s.model;
     connect(load, &QPushButton::clicked, this, [this, model] { emit loadStudentRequested(model); });
+    load->setEnabled(!running_);
     table_->setCellWidget(s.stage, ColLoad, load);
   }
 }
