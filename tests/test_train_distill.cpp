@@ -2,8 +2,10 @@
 // student (layer 4 -> Mamba, mixers trained by reverse KL on text sampled from the teacher) on this device; its
 // KL to the teacher must end well below the untrained student's. Plans: strict keys, and the bad plans (a
 // missing layer, a layer converted twice) fail before any work with one message; NaN stops the stage naming the
-// step and the last good checkpoint; an interrupted run resumes (stage files kept, the store's steps once each).
+// step and the last good checkpoint; an interrupted run resumes (stage files kept, the store's steps once each); the
+// progress callback reports stages and steps and stops the run resumably.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -160,6 +162,56 @@ TEST(TrainDistill, StagesAutoPicksNanAndResume) {
                "at step 2; stopped. The last good checkpoint is the stage's start: " + n.out_dir + "/stage-0.gguf");
   EXPECT_TRUE(fs::exists(n.out_dir + "/stage-0.gguf"));
   EXPECT_FALSE(fs::exists(n.out_dir + "/stage-1.gguf"));
+}
+
+TEST(TrainDistill, ProgressReportsStepsAndStopsResumably) {
+  Tiny t;
+  const train::DistillPlan plan = plan_of(t.plan(R"([{"layers": [1], "mixer": "mamba", "steps": 6},
+      {"layers": [2], "mixer": "linear", "steps": 2}])"));
+  using Event = train::DistillProgress::Event;
+  std::vector<std::string> events;  // "begin 0", "step 0.1 (global 1)", "done 0"
+  int stop_at = 3;
+  train::DistillOptions o;
+  o.out_dir = (t.dir / "out");
+  o.log = [](const std::string&) {};
+  o.progress = [&](const train::DistillProgress& p) {
+    EXPECT_EQ(p.stages, 2);
+    if (p.event == Event::StageBegun) {
+      events.push_back(cat("begin ", p.stage));
+      EXPECT_EQ(p.result->layers, std::vector<int>{p.stage + 1});
+    } else if (p.event == Event::Step) {
+      events.push_back(cat("step ", p.stage, ".", p.step, " (global ", p.global_step, ")"));
+      EXPECT_TRUE(std::isfinite(p.loss));
+      EXPECT_GT(p.loss, 0);
+      EXPECT_EQ(p.terms.size(), 1u);  // reverse_kl
+    } else {
+      events.push_back(cat("done ", p.stage));
+      EXPECT_GT(p.result->after.tokens, 0);
+      EXPECT_TRUE(std::filesystem::exists(p.result->model));
+    }
+    return p.event != Event::Step || p.step != stop_at;
+  };
+  const train::DistillResult r1 = train::distill(test::device(), t.teacher, plan, o);
+  EXPECT_TRUE(r1.stopped);
+  EXPECT_EQ(r1.steps_done, 3);
+  EXPECT_EQ(events, (std::vector<std::string>{"begin 0", "step 0.1 (global 1)", "step 0.2 (global 2)",
+                                              "step 0.3 (global 3)"}));
+  EXPECT_TRUE(fs::exists(o.out_dir + "/stage-0.checkpoint.gguf"));  // checkpoint_interval 4: saved by the stop
+  EXPECT_FALSE(fs::exists(o.out_dir + "/stage-0.gguf"));
+
+  events.clear();
+  stop_at = -1;
+  o.resume = true;
+  const train::DistillResult r2 = train::distill(test::device(), t.teacher, plan, o);
+  EXPECT_FALSE(r2.stopped);
+  EXPECT_EQ(events, (std::vector<std::string>{"begin 0", "step 0.4 (global 4)", "step 0.5 (global 5)",
+                                              "step 0.6 (global 6)", "done 0", "begin 1", "step 1.1 (global 7)",
+                                              "step 1.2 (global 8)", "done 1"}));
+  EXPECT_TRUE(fs::exists(o.out_dir + "/stage-1.gguf"));
+  Store st((t.dir / "store.db"));
+  const auto runs = st.list_runs(RunKind::Distill);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(st.list_train_steps(runs[0].id).size(), 8u);  // each step once
 }
 
 }  // namespace

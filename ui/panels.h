@@ -62,6 +62,25 @@ struct ThroughputView {
 };
 bool draw_throughput_panel(std::span<const ThroughputSample> samples, ThroughputView& view);
 
+// ---- Distillation: the loss per step of each stage of a staged distillation, live ---------------------
+struct TrainingStageCurve {
+  std::string label;          // "stage 0: layer 1 -> mamba"
+  std::vector<float> steps;   // global step (over all stages) of each point
+  std::vector<float> losses;  // the step's total loss
+  bool done = false;
+};
+struct TrainingSnapshot {
+  std::vector<TrainingStageCurve> stages;
+  std::string status;  // "stage 1 of 2, step 7/12, loss 3.21" or why there is nothing
+  int total_steps = 0;  // of the plan (x axis up to it while running); 0: from the data
+};
+struct TrainingView {
+  bool log_scale = false;
+};
+bool draw_training_panel(const TrainingSnapshot& snap, TrainingView& view);
+std::string training_csv(const TrainingSnapshot& snap);   // stage,label,step,loss rows
+std::string training_json(const TrainingSnapshot& snap);  // [{stage, label, steps, losses}]
+
 // ---- Gallery: every panel on synthetic data (the living documentation of the widgets) ------------
 struct GalleryState {
   int n_tokens = 48;

@@ -11,6 +11,7 @@ const char* panel_title(Panel p) {
     case Panel::Activations: return "Activations";
     case Panel::Divergence: return "Divergence";
     case Panel::Throughput: return "Throughput";
+    case Panel::Distillation: return "Distillation";
     case Panel::Gallery: return "Gallery";
   }
   return "?";
@@ -22,6 +23,7 @@ const char* panel_file_name(Panel p) {
     case Panel::Activations: return "activations";
     case Panel::Divergence: return "divergence";
     case Panel::Throughput: return "throughput";
+    case Panel::Distillation: return "distillation";
     case Panel::Gallery: return "gallery";
   }
   return "panel";
@@ -32,6 +34,7 @@ std::string export_text(const WorkspaceData& d, const WorkspaceState& s, Panel p
   const bool csv = kind == ExportKind::Csv;
   static const AttentionSnapshot no_attention;
   static const ActivationSnapshot no_activations;
+  static const TrainingSnapshot no_training;
   switch (panel) {
     case Panel::Attention: {
       const AttentionSnapshot& a = d.attention ? *d.attention : no_attention;
@@ -43,6 +46,10 @@ std::string export_text(const WorkspaceData& d, const WorkspaceState& s, Panel p
     }
     case Panel::Divergence: return csv ? divergence_csv(d.divergence) : divergence_json(d.divergence);
     case Panel::Throughput: return csv ? throughput_csv(d.throughput) : throughput_json(d.throughput);
+    case Panel::Distillation: {
+      const TrainingSnapshot& t = d.training ? *d.training : no_training;
+      return csv ? training_csv(t) : training_json(t);
+    }
     case Panel::Gallery: {
       const GalleryState& g = s.gallery;
       return csv ? attention_csv(g.student, g.attention_view.layer, g.attention_view.head)
@@ -76,6 +83,7 @@ void export_buttons(const WorkspaceData& d, WorkspaceState& s) {
 void draw_panel(const WorkspaceData& d, WorkspaceState& s, Panel p) {
   static const AttentionSnapshot no_attention;
   static const ActivationSnapshot no_activations;
+  static const TrainingSnapshot no_training;
   switch (p) {
     case Panel::Attention:
       draw_attention_panel(d.attention ? *d.attention : no_attention, d.attention_teacher, s.attention);
@@ -85,6 +93,7 @@ void draw_panel(const WorkspaceData& d, WorkspaceState& s, Panel p) {
       break;
     case Panel::Divergence: draw_divergence_panel(d.divergence, d.token_text, s.divergence); break;
     case Panel::Throughput: draw_throughput_panel(d.throughput, s.throughput); break;
+    case Panel::Distillation: draw_training_panel(d.training ? *d.training : no_training, s.training); break;
     case Panel::Gallery: draw_gallery_panel(s.gallery); break;
   }
 }

@@ -1,5 +1,5 @@
 // The explorer surface: one full-size ImGui window with a tab per panel (attention, activations,
-// divergence, throughput, gallery) and export buttons. The app owns the data and the state and
+// divergence, throughput, distillation, gallery) and export buttons. The app owns the data and the state and
 // calls draw_workspace once per frame; export requests come back in the state.
 #pragma once
 #include <imgui.h>
@@ -12,8 +12,8 @@
 
 namespace ds::ui {
 
-enum class Panel { Attention, Activations, Divergence, Throughput, Gallery };
-inline constexpr int k_panel_count = 5;
+enum class Panel { Attention, Activations, Divergence, Throughput, Distillation, Gallery };
+inline constexpr int k_panel_count = 6;
 const char* panel_title(Panel p);     // "Attention", ...
 const char* panel_file_name(Panel p);  // "attention", ...
 
@@ -25,6 +25,7 @@ struct WorkspaceData {
   const ActivationSnapshot* activations = nullptr;
   std::span<const DivergenceSnapshot> divergence;
   std::span<const ThroughputSample> throughput;
+  const TrainingSnapshot* training = nullptr;
   bool synthetic_probes = false;  // attention/activations/divergence are synthetic stand-ins (demo mode)
   std::string status;             // what the probe panels show (model, tokens), or why they are empty
   ProbeControls* probes = nullptr;  // drawn above the probe panels when given (the app reads them back)
@@ -56,6 +57,7 @@ struct WorkspaceState {
   ActivationsView activations;
   DivergenceView divergence;
   ThroughputView throughput;
+  TrainingView training;
   GalleryState gallery;
   std::optional<ExportRequest> export_request;  // taken (reset) by the app
   ImVec2 panel_min, panel_max;                  // where the current panel was drawn

@@ -146,6 +146,10 @@ void AutoTest::run() {
   report_["present_mode"] = w_.explorer()->presentMode();
   report_["font"] = w_.explorer()->fontFile();
   check(!w_.explorer()->fontFile().isEmpty(), "ImGui uses a real font file with the label glyph ranges");
+  if (o_.distill) {
+    run_distill();
+    return finish();
+  }
 
   // 1. A chat turn with French and Arabic text; tokens stream into the conversation.
   int tokens = 0;

@@ -7,7 +7,8 @@
 // the same device), stops that reply, and fails on any Vulkan validation message. The probe panels
 // must show the model's real captures (checked against the model's shape and the probes' invariants);
 // with a student (--autotest-pair) a pair turn must fill the divergence timeline and mark the chat's
-// tokens; with a Hugging Face folder (--synthetic writes one) the folder must open and answer.
+// tokens; with a Hugging Face folder (--synthetic writes one) the folder must open and answer. With
+// --autotest-distill it runs the Distillation dock's default plan instead (autotest_distill.cpp).
 // Results go to DIR/report.json; the exit code is 0 only when every check passed.
 #pragma once
 #include <QImage>
@@ -36,6 +37,7 @@ struct AutoTestOptions {
   bool student_is_layer1_mamba = false;  // the student is the model with only layer 1 linearized (exact checks)
   bool measure_fps = true;               // the frame-rate scenario (the default-models run reports none)
   QString hf_folder;  // a Hugging Face folder to open at the end ("" : none)
+  bool distill = false;  // the distillation scenario instead of the chat one
 };
 
 class AutoTest : public QObject {
@@ -63,6 +65,8 @@ class AutoTest : public QObject {
   void run_pair();
   void open_hf_folder();
   bool send_and_wait(const QString& prompt, int max_tokens, GenerationSummary* summary);
+  // autotest_distill.cpp
+  void run_distill();
 
   MainWindow& w_;
   AutoTestOptions o_;

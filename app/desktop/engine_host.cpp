@@ -37,12 +37,20 @@ void EngineHost::resetContext() {
   QMetaObject::invokeMethod(worker_, [w = worker_] { w->resetContext(); }, Qt::QueuedConnection);
 }
 
+void EngineHost::distill(const DistillRequest& request) {
+  worker_->request_distill_stop(false);
+  QMetaObject::invokeMethod(worker_, [w = worker_, request] { w->distill(request); }, Qt::QueuedConnection);
+}
+
+void EngineHost::stopDistill() { worker_->request_distill_stop(); }
+
 void EngineHost::stop() { worker_->request_stop(next_id_ - 1); }
 
 void EngineHost::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   stop();
+  stopDistill();
   // Runs after whatever the worker is doing (a generation stops within one token).
   QMetaObject::invokeMethod(worker_, [w = worker_] { w->closeAll(); }, Qt::BlockingQueuedConnection);
   thread_.quit();

@@ -25,6 +25,10 @@ class EngineHost : public QObject {
   // Queues a generation (request.id is assigned and returned). Never waits.
   uint64_t generate(GenerationRequest request);
   void resetContext();
+  // Queues a staged distillation (it runs on the engine thread; generations queued after it wait for it).
+  void distill(const DistillRequest& request);
+  // Stops the running distillation after its current step (the run stays resumable).
+  void stopDistill();
   // Stops the running generation and any queued before this call, at their next token.
   void stop();
   uint64_t last_request() const { return next_id_ - 1; }

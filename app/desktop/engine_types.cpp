@@ -17,6 +17,10 @@ void register_engine_types() {
   qRegisterMetaType<PairStart>();
   qRegisterMetaType<ThroughputSample>();
   qRegisterMetaType<std::vector<int32_t>>();
+  qRegisterMetaType<DistillRequest>();
+  qRegisterMetaType<DistillStepReport>();
+  qRegisterMetaType<DistillStageReport>();
+  qRegisterMetaType<DistillSummary>();
 }
 
 }  // namespace ds::app

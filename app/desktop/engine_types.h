@@ -127,6 +127,49 @@ struct EngineStats {
   bool busy = false;
 };
 
+// A staged distillation to run on the worker (the Distillation dock, docs/desktop-app.md).
+struct DistillRequest {
+  QString teacher;        // GGUF or Hugging Face folder
+  std::string plan_json;  // the plan's text (docs/training.md, "Distillation")
+  QString plan_dir;       // relative paths in the plan (data.corpus) resolve against it
+  QString out_dir;        // stage-N.gguf, checkpoints, plan.json
+  QString store;          // "" : the plan's output.store
+  bool resume = false;    // continue a stopped run in out_dir
+};
+
+// One training step of a distillation.
+struct DistillStepReport {
+  int stage = 0, stages = 0;
+  int step = 0, steps = 0;  // steps done in this stage (1..steps) of its total
+  int global_step = 0;
+  double loss = 0, lr = 0, grad_norm = 0, tokens_per_s = 0;
+};
+
+// Validation figures of a student (valid: measured).
+struct StageEvalReport {
+  bool valid = false;
+  double perplexity = 0, kl = 0, top1 = 0;
+};
+
+// A stage begun (done false: layers, and `before` unless resumed mid-stage) or finished (its model written).
+struct DistillStageReport {
+  int stage = 0, stages = 0;
+  bool done = false;
+  std::vector<int> layers;
+  LayerKind mixer = LayerKind::Mamba;
+  StageEvalReport before, after;
+  double decode_tokens_per_s = 0;
+  QString model;  // DIR/stage-N.gguf (when done)
+};
+
+struct DistillSummary {
+  QString out_dir;
+  int steps_done = 0;
+  bool stopped = false;  // Stop was pressed: resumable from out_dir
+  bool failed = false;
+  QString message;       // the error when failed
+};
+
 // Registers the metatypes above (call once before connecting queued signals).
 void register_engine_types();
 
@@ -142,3 +185,7 @@ Q_DECLARE_METATYPE(ds::app::EngineStats)
 Q_DECLARE_METATYPE(ds::app::ProbeStep)
 Q_DECLARE_METATYPE(ds::app::PairStart)
 Q_DECLARE_METATYPE(ds::ThroughputSample)
+Q_DECLARE_METATYPE(ds::app::DistillRequest)
+Q_DECLARE_METATYPE(ds::app::DistillStepReport)
+Q_DECLARE_METATYPE(ds::app::DistillStageReport)
+Q_DECLARE_METATYPE(ds::app::DistillSummary)

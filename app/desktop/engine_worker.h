@@ -3,7 +3,8 @@
 // (EngineHost moves it there); its slots run there, and everything it reports goes out by queued
 // signals carrying values. Exceptions never leave a slot: they become failed(...) signals.
 // Stopping works from any thread. With probes on, each forward pass's captures go out as a
-// ProbeStep; a Pair turn (teacher answers, student teacher-forced) sends per-token divergence.
+// ProbeStep; a Pair turn (teacher answers, student teacher-forced) sends per-token divergence. A staged
+// distillation runs here too (engine_distill.cpp), reporting each step and stage; it stops within one step.
 #pragma once
 #include <QObject>
 
@@ -31,6 +32,8 @@ class EngineWorker : public QObject {
 
   // Any thread: generations with an id <= `request` stop at their next token.
   void request_stop(uint64_t request);
+  // Any thread: the running (or next) distillation stops after its current step (resumable); false clears it.
+  void request_distill_stop(bool stop = true) { distill_stop_ = stop; }
 
  public slots:
   void openDevice(const QString& select, bool presentation);
@@ -38,6 +41,7 @@ class EngineWorker : public QObject {
   void unloadStudent();
   void generate(const ds::app::GenerationRequest& request);
   void resetContext();
+  void distill(const ds::app::DistillRequest& request);  // engine_distill.cpp
   void closeAll();  // sessions, models, then the device (call before the thread ends)
 
  signals:
@@ -53,6 +57,9 @@ class EngineWorker : public QObject {
   void throughputSampled(const ds::ThroughputSample& sample);
   void statsChanged(const ds::app::EngineStats& stats);
   // `what` says what was being done ("Opening the Vulkan device", "Loading model.gguf").
+  void distillStep(const ds::app::DistillStepReport& step);
+  void distillStage(const ds::app::DistillStageReport& stage);
+  void distillFinished(const ds::app::DistillSummary& summary);
   void failed(const QString& what, const QString& message, quint64 request);
 
  private:
@@ -79,6 +86,7 @@ class EngineWorker : public QObject {
   std::unique_ptr<Device> device_;
   std::array<Slot, 2> slots_;          // declared after device_: destroyed before it
   std::atomic<uint64_t> stop_up_to_{0};
+  std::atomic<bool> distill_stop_{false};
 };
 
 }  // namespace ds::app

@@ -39,8 +39,10 @@ int main(int argc, char** argv) {
   QCommandLineOption expect("autotest-expect", "What --autotest checks: chat (default), welcome, error.", "what");
   QCommandLineOption pair("autotest-pair", "With --autotest: write a linearized student of the model and compare it.");
   QCommandLineOption student("student", "Student model (GGUF file or Hugging Face folder) opened beside the model.", "student");
+  QCommandLineOption distill("autotest-distill",
+                             "With --autotest: run the Distillation dock's default plan and load its last stage.");
   QCommandLineOption demo("demo", "Synthetic, labelled data in the attention, activations and divergence panels.");
-  cli.addOptions({device, store, autotest, synthetic, prompt, expect, pair, student, demo});
+  cli.addOptions({device, store, autotest, synthetic, prompt, expect, pair, student, demo, distill});
   cli.process(app);
 
   ds::app::StartOptions options;
@@ -111,6 +113,7 @@ int main(int argc, char** argv) {
     o.student_is_layer1_mamba = !defaults;
     o.measure_fps = !defaults;  // measured with the synthetic and stories260K runs
     o.hf_folder = hf_folder;
+    o.distill = cli.isSet(distill);
     auto* test = new ds::app::AutoTest(window, o, &window);
     test->start();
   }

@@ -25,6 +25,7 @@
 #include "app/desktop/chat/sampling_panel.h"
 #include "app/desktop/chat/sidebar.h"
 #include "app/desktop/dialogs/device_dialog.h"
+#include "app/desktop/distill/distill_panel.h"
 #include "app/desktop/explorer/imgui_window.h"
 #include "app/desktop/welcome_page.h"
 #include "util/error.h"
@@ -34,7 +35,7 @@ namespace ds::app {
 
 namespace {
 QString bytes(uint64_t n) { return QString::fromStdString(format_bytes(double(n))); }
-const char* k_panel_names[] = {"Attention", "Activations", "Divergence", "Throughput", "Gallery"};
+const char* k_panel_names[] = {"Attention", "Activations", "Divergence", "Throughput", "Distillation", "Gallery"};
 }  // namespace
 
 // [SECTION] construction --------------------------------------------------------------------------
@@ -83,6 +84,15 @@ void MainWindow::build_docks() {
   sampling_dock_->setObjectName("sampling");
   sampling_dock_->setWidget(sampling_);
   addDockWidget(Qt::RightDockWidgetArea, sampling_dock_);
+
+  distill_ = new DistillPanel(this);
+  distill_->setStorePath(options_.store_path);
+  distill_dock_ = new QDockWidget(tr("Distillation"), this);
+  distill_dock_->setObjectName("distillation");
+  distill_dock_->setWidget(distill_);
+  addDockWidget(Qt::RightDockWidgetArea, distill_dock_);
+  tabifyDockWidget(sampling_dock_, distill_dock_);
+  sampling_dock_->raise();
 
   explorer_dock_ = new QDockWidget(tr("Explorer"), this);
   explorer_dock_->setObjectName("explorer");
@@ -158,6 +168,7 @@ void MainWindow::build_menus() {
   view_menu_ = menuBar()->addMenu(tr("&View"));
   view_menu_->addAction(conversations_dock_->toggleViewAction());
   view_menu_->addAction(sampling_dock_->toggleViewAction());
+  view_menu_->addAction(distill_dock_->toggleViewAction());
   view_menu_->addAction(explorer_dock_->toggleViewAction());
   view_menu_->addSeparator();
   QMenu* panels = view_menu_->addMenu(tr("Explorer &panels"));
@@ -223,6 +234,7 @@ void MainWindow::connect_engine() {
     statusBar()->showMessage(tr("No student: the teacher answers alone"), 8000);
   });
   controller_->setProbeSettings([this] { return probe_settings(); });
+  connect_distill();
   connect(w, &EngineWorker::contextTokens, this,
           [this](quint64, const std::vector<int32_t>& tokens) { data_.setContextTokens(tokens); });
   connect(w, &EngineWorker::generationFinished, this, [this](const GenerationSummary& s) {
@@ -244,6 +256,43 @@ void MainWindow::connect_engine() {
     model_label_->setText(model_loaded_ ? model_label_->text() : tr("no model"));
     show_error(what, message);
   });
+}
+
+// The Distillation dock's requests go to the engine thread; its reports come back to the dock and to the
+// explorer's Distillation panel (the loss curves). The chat pauses while a distillation holds the engine.
+void MainWindow::connect_distill() {
+  EngineWorker* w = host_.worker();
+  connect(distill_, &DistillPanel::startRequested, this, [this](const DistillRequest& r) {
+    if (!r.resume)
+      data_.beginDistill(tr("Starting: preparing the data and the first student..."), distill_->planCheck().total_steps);
+    showExplorerPanel(int(ui::Panel::Distillation));
+    host_.distill(r);
+  });
+  connect(distill_, &DistillPanel::stopRequested, this, [this] { host_.stopDistill(); });
+  connect(distill_, &DistillPanel::runningChanged, this, &MainWindow::set_training);
+  connect(distill_, &DistillPanel::loadStudentRequested, this, [this](const QString& path) { openStudent(path); });
+  connect(w, &EngineWorker::distillStep, this, [this](const DistillStepReport& s) {
+    distill_->onStep(s);
+    data_.addDistillStep(s);
+  });
+  connect(w, &EngineWorker::distillStage, this, [this](const DistillStageReport& s) {
+    distill_->onStage(s);
+    data_.addDistillStage(s);
+  });
+  connect(w, &EngineWorker::distillFinished, this, [this](const DistillSummary& s) {
+    distill_->onFinished(s);
+    data_.setDistillStatus(distill_->statusText());
+    if (s.failed) show_error(tr("Distillation"), s.message);
+  });
+}
+
+void MainWindow::set_training(bool running, const QString& status) {
+  const QString paused = tr("A distillation is running on the engine: the chat is paused until it ends or is stopped "
+                            "(Distillation dock > Stop).");
+  controller_->setPaused(running ? paused : QString());
+  chat_panel_->setEnabled(!running);
+  chat_panel_->setInfo(running ? paused : chat_info_);
+  statusBar()->showMessage(running ? tr("Distillation: %1").arg(status) : status, running ? 0 : 15000);
 }
 
 void MainWindow::on_device(const DeviceReport& d, const VulkanShare& share) {
@@ -289,7 +338,9 @@ void MainWindow::on_model(const ModelReport& m) {
   const QString format = m.chat_template == ChatTemplateKind::Plain
                              ? tr("plain completion (no chat template)")
                              : tr("chat format %1").arg(QString::fromUtf8(chat_template_name(m.chat_template)));
-  chat_panel_->setInfo(tr("%1 - %2, %3 layers, %4").arg(m.name, m.arch).arg(m.n_layers).arg(format));
+  chat_info_ = tr("%1 - %2, %3 layers, %4").arg(m.name, m.arch).arg(m.n_layers).arg(format);
+  if (!distill_->running()) chat_panel_->setInfo(chat_info_);
+  distill_->setTeacher(m);
   controller_->setVocabulary(m.token_labels);
   model_label_->setText(tr("Model: %1 (%2)").arg(m.name, bytes(m.weight_bytes)));
   pages_->setCurrentWidget(chat_panel_);

@@ -1,5 +1,5 @@
 // MainWindow: the DistilScope shell. Menus (File, Chat, View, Help), toolbar, status bar (device,
-// model, tokens/s, device memory), dock panels (conversations, sampling, explorer) around the chat,
+// model, tokens/s, device memory), dock panels (conversations, sampling, distillation, explorer) around the chat,
 // and the start-up sequence: open the device, create the explorer surface on it, then open the
 // model given on the command line, else the default model, else the last one, else show the
 // welcome page. Errors from the engine are shown as readable, non-blocking message boxes.
@@ -23,6 +23,7 @@ class QStackedWidget;
 namespace ds::app {
 
 class ChatPanel;
+class DistillPanel;
 class ConversationSidebar;
 class ImGuiWindow;
 class SamplingPanel;
@@ -49,6 +50,8 @@ class MainWindow : public QMainWindow {
   ImGuiWindow* explorer() const { return explorer_; }
   ExplorerData& explorerData() { return data_; }
   QDockWidget* explorerDock() const { return explorer_dock_; }
+  DistillPanel* distillPanel() const { return distill_; }
+  QDockWidget* distillDock() const { return distill_dock_; }
   bool modelLoaded() const { return model_loaded_; }
   bool welcomeVisible() const;
   QStringList errors() const { return errors_; }  // every error shown (or recorded) so far
@@ -78,6 +81,8 @@ class MainWindow : public QMainWindow {
   void update_modes();
   ProbeSettings probe_settings() const;
   void on_stats(const EngineStats& stats);
+  void connect_distill();
+  void set_training(bool running, const QString& status);
   void create_explorer(const DeviceReport& device, const VulkanShare& share);
   void open_startup_model();
   void ask_open_gguf();
@@ -100,7 +105,10 @@ class MainWindow : public QMainWindow {
   ChatPanel* chat_panel_ = nullptr;
   ConversationSidebar* sidebar_ = nullptr;
   SamplingPanel* sampling_ = nullptr;
-  QDockWidget *conversations_dock_ = nullptr, *sampling_dock_ = nullptr, *explorer_dock_ = nullptr;
+  DistillPanel* distill_ = nullptr;
+  QDockWidget *conversations_dock_ = nullptr, *sampling_dock_ = nullptr, *explorer_dock_ = nullptr,
+              *distill_dock_ = nullptr;
+  QString chat_info_;  // the chat's model line, restored after a distillation
   QMenu* recent_menu_ = nullptr;
   QMenu* view_menu_ = nullptr;
   QLabel *device_label_ = nullptr, *model_label_ = nullptr, *speed_label_ = nullptr, *memory_label_ = nullptr;

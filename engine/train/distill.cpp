@@ -409,6 +409,16 @@ DistillResult distill(Device& dev, const std::string& teacher_path, const Distil
         rec.eval(int(s), 0, sr.before, 0, "");
         log(cat("  converted, untrained: ", eval_line(sr.before)));
       }
+      DistillProgress pr;
+      pr.stage = int(s);
+      pr.stages = int(plan.stages.size());
+      pr.steps = st.steps;
+      pr.mixer = st.mixer;
+      pr.step = state.step;
+      pr.global_step = global + state.step;
+      pr.event = DistillProgress::Event::StageBegun;
+      pr.result = &sr;
+      if (opts.progress) opts.progress(pr);
 
       const LrSchedule sched = stage_schedule(plan, st, st.steps);
       BatchOrder order(corpus.train.size(), plan.batch_seqs, plan.seed + 7919 * (s + 1));
@@ -446,6 +456,28 @@ DistillResult distill(Device& dev, const std::string& teacher_path, const Distil
           save_checkpoint(ckpt, tr, tok_data, state);
           saved_step = done;
         }
+        bool go_on = true;
+        if (opts.progress) {
+          pr.event = DistillProgress::Event::Step;
+          pr.step = done;
+          pr.global_step = global + done;
+          pr.loss = ss.loss;
+          pr.lr = lr;
+          pr.grad_norm = ss.grad_norm;
+          pr.tokens_per_s = step_tokens / dt;
+          pr.terms.clear();
+          for (size_t i = 0; i < ss.terms.size(); ++i) pr.terms.emplace_back(tr.options().losses[i].name(), ss.terms[i]);
+          go_on = opts.progress(pr);
+        }
+        if (!go_on) {  // stopped by the caller: keep this step so that resume continues here
+          save_checkpoint(ckpt, tr, tok_data, state);
+          log(cat("stage ", s, ": stopped after step ", done, "; resume continues from ", ckpt));
+          rec.flush();
+          res.stages.push_back(sr);
+          res.steps_done = global + done;
+          res.stopped = true;
+          return res;
+        }
         if (global + done == opts.stop_after_step) {  // test hook: as if killed here
           rec.flush();
           res.stages.push_back(sr);
@@ -460,6 +492,12 @@ DistillResult distill(Device& dev, const std::string& teacher_path, const Distil
       rec.eval(int(s), st.steps, sr.after, sr.decode_tokens_per_s, sr.model);
       log(cat("  stage ", s, " done: ", eval_line(sr.after), "; decode ", fmt("%.1f", sr.decode_tokens_per_s),
               " tok/s; ", sr.model));
+      if (opts.progress) {
+        pr.event = DistillProgress::Event::StageDone;
+        pr.step = st.steps;
+        pr.global_step = global + st.steps;
+        opts.progress(pr);
+      }
       fs::remove(ckpt);
       fs::remove(init);
       source = sr.model;

@@ -25,6 +25,10 @@ void ChatController::set_busy(uint64_t request) {
 
 bool ChatController::send(const QString& text) {
   if (busy() || text.trimmed().isEmpty()) return false;
+  if (!paused_.isEmpty()) {
+    emit errorOccurred(tr("Sending a message"), paused_);
+    return false;
+  }
   if (!model_loaded_) {
     emit errorOccurred(tr("Sending a message"), tr("No model is loaded. Open a GGUF file first (File > Open GGUF...)."));
     return false;
@@ -121,7 +125,7 @@ void ChatController::stop() {
 }
 
 bool ChatController::regenerate() {
-  if (busy() || !model_loaded_) return false;
+  if (busy() || !model_loaded_ || !paused_.isEmpty()) return false;
   const int row = conversation_.lastRow(Role::Assistant);
   if (row < 0 || row != conversation_.rowCount() - 1) return false;
   if (int64_t id = conversation_.entry(row).message_id) store_.removeMessage(id);

@@ -33,6 +33,8 @@ class ChatController : public QObject {
   bool busy() const { return request_ != 0; }
   void setSettings(const GenerationSettings& s) { settings_ = s; }
   void setModelLoaded(bool loaded) { model_loaded_ = loaded; }
+  // Non-empty: sending is refused with this reason (a distillation holds the engine).
+  void setPaused(const QString& reason) { paused_ = reason; }
   void setMode(ChatMode mode) { mode_ = mode; }
   ChatMode mode() const { return mode_; }
   // Asked at every request (the explorer's probe controls); unset: probes off.
@@ -76,6 +78,7 @@ class ChatController : public QObject {
   uint64_t request_ = 0;     // generation in progress (0: none)
   int reply_row_ = -1;       // the streaming row
   bool model_loaded_ = false;
+  QString paused_;
   QString query_;
   ChatMode mode_ = ChatMode::Teacher;
   std::function<ProbeSettings()> probes_;

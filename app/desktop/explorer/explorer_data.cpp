@@ -2,7 +2,9 @@
 #include "app/desktop/explorer/explorer_data.h"
 
 #include <algorithm>
+#include <cstdio>
 
+#include "distilscope/model_config.h"
 #include "ui/synthetic.h"
 
 namespace ds::app {
@@ -151,6 +153,38 @@ void ExplorerData::rebuild_synthetic() {
   }
 }
 
+void ExplorerData::beginDistill(const QString& status, int total_steps) {
+  training_ = {};
+  training_.status = status.toStdString();
+  training_.total_steps = total_steps;
+}
+
+void ExplorerData::addDistillStage(const DistillStageReport& r) {
+  if (r.stage < 0 || r.stage > 1000) return;
+  if (training_.stages.size() <= size_t(r.stage)) training_.stages.resize(size_t(r.stage) + 1);
+  ui::TrainingStageCurve& c = training_.stages[size_t(r.stage)];
+  std::string layers;
+  for (int l : r.layers) layers += (layers.empty() ? "" : ",") + std::to_string(l);
+  c.label = "stage " + std::to_string(r.stage) + ": " + (r.layers.size() == 1 ? "layer " : "layers ") + layers + " -> " +
+            layer_kind_name(r.mixer);
+  c.done = r.done;
+}
+
+void ExplorerData::addDistillStep(const DistillStepReport& r) {
+  if (r.stage < 0 || r.stage > 1000) return;
+  if (training_.stages.size() <= size_t(r.stage)) training_.stages.resize(size_t(r.stage) + 1);
+  ui::TrainingStageCurve& c = training_.stages[size_t(r.stage)];
+  if (c.label.empty()) c.label = "stage " + std::to_string(r.stage);
+  c.steps.push_back(float(r.global_step));
+  c.losses.push_back(float(r.loss));
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "stage %d of %d, step %d/%d, loss %.4f, %.0f tokens/s", r.stage + 1, r.stages, r.step,
+                r.steps, r.loss, r.tokens_per_s);
+  training_.status = buf;
+}
+
+void ExplorerData::setDistillStatus(const QString& status) { training_.status = status.toStdString(); }
+
 ui::WorkspaceData ExplorerData::workspace() const {
   ui::WorkspaceData d;
   d.attention = &attention_;
@@ -158,6 +192,7 @@ ui::WorkspaceData ExplorerData::workspace() const {
   d.activations = &activations_;
   d.divergence = divergence_;
   d.throughput = throughput_;
+  d.training = &training_;
   d.synthetic_probes = demo_;
   d.status = demo_ ? std::string() : status_;
   auto vocab = vocab_;

@@ -1,7 +1,7 @@
 // ExplorerData: what the explorer's panels draw, kept on the GUI thread. Real data from the
 // engine: probe steps of the answering model (and, after a pair turn, of the student) gathered per
 // conversation context (ProbeContext), the divergence of each student's last pair turn, per-token
-// throughput. Snapshots are rebuilt from the gathered captures at most every 100 ms while steps
+// throughput, the loss curves of a staged distillation. Snapshots are rebuilt from the gathered captures at most every 100 ms while steps
 // stream in (less often when a
 // rebuild takes long, so the frame rate holds). Synthetic stand-ins only in demo mode (`--demo`), labelled as such.
 #pragma once
@@ -31,6 +31,12 @@ class ExplorerData : public QObject {
   void addProbeStep(const ProbeStep& step);
   void beginPair(const PairStart& start);
   void addDivergence(uint64_t request, const TokenDivergence& token);
+  // A distillation's loss curves (one per stage): a new run clears them; steps and stages append.
+  void beginDistill(const QString& status, int total_steps);
+  void addDistillStep(const DistillStepReport& step);
+  void addDistillStage(const DistillStageReport& stage);
+  void setDistillStatus(const QString& status);
+  const ui::TrainingSnapshot& training() const { return training_; }
   // Snapshots drawn as they are until the next probe step (the end-to-end test's large maps).
   void setAttention(AttentionSnapshot student, std::optional<AttentionSnapshot> teacher);
 
@@ -58,6 +64,7 @@ class ExplorerData : public QObject {
   ActivationSnapshot activations_;
   std::vector<DivergenceSnapshot> divergence_;  // one per student (its last pair turn)
   std::vector<ThroughputSample> throughput_;
+  ui::TrainingSnapshot training_;
   std::shared_ptr<const std::vector<std::string>> vocab_;
   std::vector<std::string> context_labels_;
   std::vector<int32_t> context_ids_;
