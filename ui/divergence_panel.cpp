@@ -83,10 +83,20 @@ bool draw_divergence_panel(std::span<const DivergenceSnapshot> students, const T
   std::vector<PlotSeries> series;
   for (const auto& d : students) {
     PlotSeries s{d.student, {}, {}};
+    double sum = 0;
+    int agree = 0;
     for (const auto& t : d.tokens) {
       s.x.push_back(float(t.position));
       s.y.push_back(v.reverse_kl ? t.reverse_kl : t.kl);
+      sum += double(s.y.back());
+      agree += t.top1_agree;
       n_tokens = std::max(n_tokens, t.position + 1);
+    }
+    if (!d.tokens.empty()) {  // the legend gives each student's summary over the reply
+      char summary[64];
+      const double n = double(d.tokens.size());
+      std::snprintf(summary, sizeof summary, "  mean KL %.3f, top-1 %.0f%%", sum / n, 100.0 * agree / n);
+      s.name += summary;
     }
     series.push_back(std::move(s));
   }

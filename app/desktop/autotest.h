@@ -36,6 +36,7 @@ struct AutoTestOptions {
   bool student_is_layer1_mamba = false;  // the student is the model with only layer 1 linearized (exact checks)
   bool measure_fps = true;               // the frame-rate scenario (the default-models run reports none)
   QString hf_folder;  // a Hugging Face folder to open at the end ("" : none)
+  bool tour = false;  // walk the guided tour over the default models instead (tour/autotest_tour.cpp)
 };
 
 class AutoTest : public QObject {
@@ -63,6 +64,9 @@ class AutoTest : public QObject {
   void run_pair();
   void open_hf_folder();
   bool send_and_wait(const QString& prompt, int max_tokens, GenerationSummary* summary);
+  // tour/autotest_tour.cpp
+  void run_tour();
+  void check_tour_step(int step);
 
   MainWindow& w_;
   AutoTestOptions o_;

@@ -3,7 +3,7 @@
 // welcome page. `--autotest DIR` runs the scripted end-to-end check (autotest.h); `--synthetic` first writes a tiny random model there (and
 // a Hugging Face folder of it), `--autotest-pair` a linearized student of the model (layer 1 ->
 // Mamba) to compare with it. `--student` opens a student beside the model; `--demo` fills the probe
-// panels with labelled synthetic data.
+// panels with labelled synthetic data; `--autotest-tour` walks the guided tour instead of the chat scenario.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
@@ -39,8 +39,9 @@ int main(int argc, char** argv) {
   QCommandLineOption expect("autotest-expect", "What --autotest checks: chat (default), welcome, error.", "what");
   QCommandLineOption pair("autotest-pair", "With --autotest: write a linearized student of the model and compare it.");
   QCommandLineOption student("student", "Student model (GGUF file or Hugging Face folder) opened beside the model.", "student");
+  QCommandLineOption tour("autotest-tour", "With --autotest: walk the guided tour over the default models.");
   QCommandLineOption demo("demo", "Synthetic, labelled data in the attention, activations and divergence panels.");
-  cli.addOptions({device, store, autotest, synthetic, prompt, expect, pair, student, demo});
+  cli.addOptions({device, store, autotest, synthetic, prompt, expect, pair, student, demo, tour});
   cli.process(app);
 
   ds::app::StartOptions options;
@@ -111,6 +112,7 @@ int main(int argc, char** argv) {
     o.student_is_layer1_mamba = !defaults;
     o.measure_fps = !defaults;  // measured with the synthetic and stories260K runs
     o.hf_folder = hf_folder;
+    o.tour = cli.isSet(tour);
     auto* test = new ds::app::AutoTest(window, o, &window);
     test->start();
   }

@@ -26,6 +26,7 @@
 #include "app/desktop/chat/sidebar.h"
 #include "app/desktop/dialogs/device_dialog.h"
 #include "app/desktop/explorer/imgui_window.h"
+#include "app/desktop/tour/teaching_features.h"
 #include "app/desktop/welcome_page.h"
 #include "util/error.h"
 #include "util/paths.h"
@@ -171,6 +172,7 @@ void MainWindow::build_menus() {
                            .arg(device_name_.toHtmlEscaped()));
   });
   help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+  teaching_ = new TeachingFeatures(*this, chat, view_menu_, help);
 
   QToolBar* tools = addToolBar(tr("Main"));
   tools->setObjectName("main_toolbar");

@@ -26,6 +26,7 @@ class ChatPanel;
 class ConversationSidebar;
 class ImGuiWindow;
 class SamplingPanel;
+class TeachingFeatures;
 class WelcomePage;
 
 struct StartOptions {
@@ -57,6 +58,7 @@ class MainWindow : public QMainWindow {
   void setChatMode(ChatMode mode);
   bool studentLoaded() const { return student_loaded_; }
   void showExplorerPanel(int panel);
+  TeachingFeatures& teaching() { return *teaching_; }  // compare students, guided tour, presentation mode
 
  signals:
   void explorerReady();
@@ -110,6 +112,7 @@ class MainWindow : public QMainWindow {
   bool student_loaded_ = false;
   QString student_name_;
   QAction *mode_teacher_ = nullptr, *mode_student_ = nullptr, *mode_pair_ = nullptr;
+  TeachingFeatures* teaching_ = nullptr;  // tour/teaching_features.h
   bool shut_down_ = false;
   QStringList errors_;
 };

@@ -1,0 +1,43 @@
+// Presentation mode: the application font scaled for the widgets, the explorer told its scale.
+#include "app/desktop/tour/presentation.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QSettings>
+
+#include "app/desktop/explorer/imgui_window.h"
+#include "app/desktop/main_window.h"
+
+namespace ds::app {
+
+namespace {
+constexpr const char* k_key = "view/presentation";
+}  // namespace
+
+PresentationMode::PresentationMode(MainWindow& window, QAction* action)
+    : QObject(&window), window_(window), action_(action), base_font_(QApplication::font()) {
+  action_->setCheckable(true);
+  connect(action_, &QAction::toggled, this, [this](bool checked) {
+    if (checked != on_) set(checked);
+  });
+  if (QSettings().value(k_key, false).toBool()) set(true);
+}
+
+void PresentationMode::set(bool on) {
+  on_ = on;
+  QFont f = base_font_;
+  const float scale = on ? k_presentation_scale : 1.0f;
+  if (base_font_.pointSizeF() > 0) f.setPointSizeF(base_font_.pointSizeF() * scale);
+  else f.setPixelSize(int(float(base_font_.pixelSize()) * scale));
+  QApplication::setFont(f);
+  applyToExplorer();
+  QSettings().setValue(k_key, on);
+  if (action_->isChecked() != on) action_->setChecked(on);
+  emit changed(on);
+}
+
+void PresentationMode::applyToExplorer() {
+  if (ImGuiWindow* ex = window_.explorer()) ex->setUiScale(on_ ? k_presentation_scale : 1.0f);
+}
+
+}  // namespace ds::app
