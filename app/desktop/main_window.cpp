@@ -13,6 +13,7 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QScrollArea>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QToolBar>
@@ -82,7 +83,11 @@ void MainWindow::build_docks() {
   sampling_ = new SamplingPanel(this);
   sampling_dock_ = new QDockWidget(tr("Sampling"), this);
   sampling_dock_->setObjectName("sampling");
-  sampling_dock_->setWidget(sampling_);
+  auto* sampling_scroll = new QScrollArea(sampling_dock_);  // scrolls rather than holding the window's height
+  sampling_scroll->setWidget(sampling_);
+  sampling_scroll->setWidgetResizable(true);
+  sampling_scroll->setFrameShape(QFrame::NoFrame);
+  sampling_dock_->setWidget(sampling_scroll);
   addDockWidget(Qt::RightDockWidgetArea, sampling_dock_);
 
   explorer_dock_ = new QDockWidget(tr("Explorer"), this);

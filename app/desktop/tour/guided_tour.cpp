@@ -1,7 +1,9 @@
 // GuidedTour: the dock's widgets, navigation, and the queue of set-up actions.
 #include "app/desktop/tour/guided_tour.h"
 
+#include <QApplication>
 #include <QCloseEvent>
+#include <QFontMetrics>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
@@ -90,6 +92,7 @@ void GuidedTour::start() {
   }
   show();
   raise();
+  fitToFont();
   poll_->start();
   step_ = -1;
   goTo(0);
@@ -104,6 +107,12 @@ void GuidedTour::goTo(int step) {
   show_step();
   pump();
   emit stepChanged(step_);
+}
+
+void GuidedTour::fitToFont() {
+  if (!isVisible() || isFloating()) return;
+  const int chars = QFontMetrics(QApplication::font()).averageCharWidth() * 46;
+  window_.resizeDocks({this}, {std::max(chars, 320)}, Qt::Horizontal);
 }
 
 void GuidedTour::finish() {

@@ -33,6 +33,7 @@ class GuidedTour : public QDockWidget {
   void next() { goTo(step_ + 1); }
   void back() { goTo(step_ - 1); }
   void finish();  // hides the dock, gives the chat its settings back
+  void fitToFont();  // the dock about 46 characters wide in the current font (presentation mode)
   int step() const { return step_; }
   // The current step's set-up is done: its actions ran and no reply or comparison is running.
   bool idle() const;

@@ -3,7 +3,9 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QDockWidget>
 #include <QSettings>
+#include <QTimer>
 
 #include "app/desktop/explorer/imgui_window.h"
 #include "app/desktop/main_window.h"
@@ -31,6 +33,12 @@ void PresentationMode::set(bool on) {
   else f.setPixelSize(int(float(base_font_.pixelSize()) * scale));
   QApplication::setFont(f);
   applyToExplorer();
+  // Larger text needs a taller explorer: it takes half the window (back to 440 px when off).
+  // Deferred until the widgets have laid themselves out in the new font.
+  QTimer::singleShot(50, this, [this] {
+    if (QDockWidget* dock = window_.explorerDock(); dock && dock->isVisible() && !dock->isFloating())
+      window_.resizeDocks({dock}, {on_ ? window_.height() / 2 : 440}, Qt::Vertical);
+  });
   QSettings().setValue(k_key, on);
   if (action_->isChecked() != on) action_->setChecked(on);
   emit changed(on);

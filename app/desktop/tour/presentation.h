@@ -1,5 +1,6 @@
 // PresentationMode: View > Presentation mode (F5). Larger text for a class or a projector: the Qt
-// widgets' application font and the explorer's ImGui font both grow by k_presentation_scale. The
+// widgets' application font and the explorer's ImGui font both grow by k_presentation_scale, and
+// the explorer's dock takes half the window's height. The
 // choice is kept in QSettings ("view/presentation") and applied again at the next start.
 #pragma once
 #include <QFont>

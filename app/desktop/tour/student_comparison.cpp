@@ -5,11 +5,21 @@
 #include <QStatusBar>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "app/desktop/main_window.h"
 #include "util/paths.h"
 
 namespace ds::app {
+
+namespace {
+// Rounded as the timeline's legend rounds it (printf's %.0f), so both say the same number.
+QString percent(double fraction) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%.0f", fraction * 100);  // Qt's formatting rounds halves the other way
+  return QString::fromLatin1(text);
+}
+}  // namespace
 
 DivergenceSummary summarize(const DivergenceSnapshot& d) {
   DivergenceSummary s;
@@ -37,7 +47,7 @@ StudentComparisonRunner::StudentComparisonRunner(MainWindow& window) : QObject(&
                                          .arg(r.index + 1)
                                          .arg(r.count)
                                          .arg(s.mean_kl, 0, 'f', 3)
-                                         .arg(s.agreement * 100, 0, 'f', 0),
+                                         .arg(percent(s.agreement)),
                                      10000);
     emit progressed(r.index + 1, r.count);
   });
@@ -84,7 +94,7 @@ QStringList StudentComparisonRunner::summaries() const {
     out << tr("%1: mean KL %2 nats, top-1 agreement %3 %")
                .arg(r.name)
                .arg(s.mean_kl, 0, 'f', 3)
-               .arg(s.agreement * 100, 0, 'f', 0);
+               .arg(percent(s.agreement));
   }
   return out;
 }

@@ -3,6 +3,7 @@
 
 #include <QAction>
 #include <QMenu>
+#include <QTimer>
 
 #include "app/desktop/chat/chat_panel.h"
 #include "app/desktop/chat/prompt_edit.h"
@@ -26,6 +27,9 @@ TeachingFeatures::TeachingFeatures(MainWindow& window, QMenu* chat, QMenu* view,
   present->setShortcut(Qt::Key_F5);
   presentation_ = new PresentationMode(window_, present);
   connect(&window_, &MainWindow::explorerReady, presentation_, &PresentationMode::applyToExplorer);
+  connect(presentation_, &PresentationMode::changed, tour_, [this] {
+    QTimer::singleShot(60, tour_, &GuidedTour::fitToFont);  // once the widgets use the new font
+  });
 
   QAction* tour = new QAction(tr("&Guided tour"), help);
   connect(tour, &QAction::triggered, tour_, &GuidedTour::start);

@@ -128,20 +128,20 @@ QString GuidedTour::step_text(int step) const {
       QString results;
       for (const QString& s : comparison_.summaries()) results += "<li>" + s.toHtmlEscaped() + "</li>";
       if (!results.isEmpty()) results = tr("<p>Measured on this answer:</p><ul>%1</ul>").arg(results);
-      return tr("<p>Each <b>student</b> is the teacher with 25 %, 50 % or 75 % of its attention layers replaced by "
+      return tr("<p>Each <b>student</b> is the teacher with 25&nbsp;%, 50&nbsp;% or 75&nbsp;% of its attention layers replaced by "
                 "<b>Mamba</b> mixers, then distilled to imitate it. Each reads the teacher's answer (teacher "
                 "forcing), and at every token we measure how far its next-token distribution is from the "
-                "teacher's.</p><ul><li>The plot: KL(teacher || student) per token, one colour per student; the "
+                "teacher's.</p>%1<ul><li>The plot: KL(teacher || student) per token, one colour per student; the "
                 "legend gives its mean and how often its top token is the teacher's (top-1).</li><li>The "
                 "strips: green where the student's top token is the teacher's, red where it is not.</li>"
                 "<li>The heat map: in which layer the student's residual stream drifts from the teacher's "
-                "(1 - cosine).</li></ul><p>Hover a token for both models' top alternatives.</p>%1")
+                "(1 - cosine).</li></ul><p>Hover a token for both models' top alternatives.</p>")
           .arg(results);
     }
     case 2:
       return tr("<p>A Mamba layer keeps no attention matrix: it carries a fixed-size state from token to token. "
                 "Unrolling its scan writes each output as a weighted sum of the earlier inputs, and those "
-                "weights form an <b>implied attention</b> map.</p><p>The 50 % student has read the teacher's "
+                "weights form an <b>implied attention</b> map.</p><p>The 50&nbsp;% student has read the teacher's "
                 "answer. Left: its layer %1, a mixer (implied attention, head %2); middle: the teacher's "
                 "attention on the same layer; right: their difference. Where the student has learnt the "
                 "teacher's pattern (a diagonal: the previous token; a column: the first token) the difference "
@@ -151,15 +151,15 @@ QString GuidedTour::step_text(int step) const {
     default: {
       QString measured;
       if (teacherSpeed() > 0 && studentSpeed() > 0)
-        measured = tr("<p>Measured here: teacher <b>%1</b> tokens/s, 50 % student <b>%2</b> tokens/s "
+        measured = tr("<p>Measured here: teacher <b>%1</b> tokens/s, 50&nbsp;% student <b>%2</b> tokens/s "
                       "(x%3).</p>")
                        .arg(teacherSpeed(), 0, 'f', 1)
                        .arg(studentSpeed(), 0, 'f', 1)
                        .arg(studentSpeed() / teacherSpeed(), 0, 'f', 2);
-      return tr("<p>Why distil at all? Attention's cost per new token grows with the context: each token reads "
+      return tr("%1<p>Why distil at all? Attention's cost per new token grows with the context: each token reads "
                 "every earlier key and value. A Mamba mixer's does not: its state has a fixed size.</p><p>The "
                 "<b>Throughput</b> tab plots decode tokens/s against the context length for the teacher and "
-                "the student, each answering the prompt alone.</p>%1<p>On these tiny models and short "
+                "the student, each answering the prompt alone (and the pair of step 3).</p><p>On these tiny models and short "
                 "contexts fixed costs dominate, so the gap is small or even reversed; it opens up as the "
                 "context and the model grow.</p>")
           .arg(measured);
