@@ -6,6 +6,7 @@
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QJsonArray>
+#include <QSettings>
 
 #include <cmath>
 #include <set>
@@ -58,7 +59,8 @@ void AutoTest::run_tour() {
         QString("presentation mode enlarges the widgets' font (%1 -> %2 pt)").arg(base_font).arg(QApplication::font().pointSizeF()));
   tour.finish();
   teaching.presentation().set(false);
-  check(w_.explorer()->uiScale() == 1.0f && std::fabs(QApplication::font().pointSizeF() - base_font) < 0.01,
+  check(w_.explorer()->uiScale() == 1.0f && std::fabs(QApplication::font().pointSizeF() - base_font) < 0.01 &&
+            !QSettings().value("view/presentation").toBool(),
         "presentation mode off restores the normal sizes");
   check(!tour.isVisible(), "the tour's dock closes at the end");
   finish();
@@ -121,7 +123,8 @@ void AutoTest::check_tour_step(int step) {
       const ui::AttentionView& v = ex->workspaceState().attention;
       check(ex->currentPanel() == ui::Panel::Attention && v.layer == layer && v.head == 0 && v.compare,
             "step 3: the attention tab shows that layer and head, compared with the teacher");
-      check(ex->uiScale() == k_presentation_scale, "step 3: the explorer draws in presentation mode");
+      check(ex->uiScale() == k_presentation_scale && QSettings().value("view/presentation").toBool(),
+            "step 3: the explorer draws in presentation mode, kept in the settings");
       break;
     }
     default: {
