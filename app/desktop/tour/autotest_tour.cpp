@@ -15,6 +15,7 @@
 #include "app/desktop/chat/conversation_model.h"
 #include "app/desktop/explorer/imgui_window.h"
 #include "app/desktop/main_window.h"
+#include "app/desktop/tour/compare_dialog.h"
 #include "app/desktop/tour/guided_tour.h"
 #include "app/desktop/tour/presentation.h"
 #include "app/desktop/tour/student_comparison.h"
@@ -32,6 +33,14 @@ void AutoTest::run_tour() {
   GuidedTour& tour = teaching.tour();
   const double base_font = QApplication::font().pointSizeF();
   teaching.presentation().set(false);
+  {  // Chat > Compare students...: the dialog as it opens, the Mamba students ticked
+    CompareDialog dialog(GuidedTour::prompt(), StudentComparisonRunner::defaultStudents(), &w_);
+    dialog.show();
+    wait_until([] { return false; }, 300);
+    dialog.grab().save(o_.out_dir + "/compare_dialog.png");
+    screenshots_ << "compare_dialog.png";
+    check(dialog.students().size() == 3, QString("the compare dialog ticks the 3 Mamba students (%1)").arg(dialog.students().size()));
+  }
   tour.start();
   QJsonArray steps;
   for (int i = 0; i < GuidedTour::k_steps; ++i) {
