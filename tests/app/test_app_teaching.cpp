@@ -3,8 +3,14 @@
 // student on the engine thread and every student reads the same teacher tokens; a missing file or a
 // student with another tokenizer gives a readable failure and the comparison still finishes; the
 // timeline keeps a comparison's students in order and ignores other requests; the compare dialog
-// ticks the Mamba students; the legend's summary is the mean KL and top-1 agreement.
+// ticks the Mamba students; the window has the menu entries; presentation mode scales the font and
+// is kept in the settings; the legend's summary is the mean KL and top-1 agreement.
+#include <QAction>
+#include <QApplication>
 #include <QFileInfo>
+#include <QMenu>
+#include <QMenuBar>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -16,6 +22,10 @@
 
 #include "app/desktop/engine_host.h"
 #include "app/desktop/explorer/explorer_data.h"
+#include "app/desktop/explorer/imgui_window.h"
+#include "app/desktop/main_window.h"
+#include "app/desktop/tour/presentation.h"
+#include "app/desktop/tour/teaching_features.h"
 #include "app/desktop/tour/compare_dialog.h"
 #include "app/desktop/tour/student_comparison.h"
 #include "distilscope/device.h"
@@ -159,6 +169,49 @@ class AppTeachingTest : public QObject {
     QStringList names;
     for (const QString& s : dialog.students()) names << QFileInfo(s).completeBaseName();
     QCOMPARE(names, QStringList({"student-mamba-25", "student-mamba-50", "student-mamba-75"}));
+  }
+
+  // The window offscreen (no explorer surface): the menu entries, and presentation mode scaling the
+  // application font, checking its action and kept in the settings (read back at the next start).
+  void windowHasTheTeachingFeatures() {
+    QTemporaryDir config;
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, config.path());
+    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, config.path());
+    StartOptions o;
+    o.store_path = config.filePath("store.db");
+    o.show_dialogs = false;
+    const double base = QApplication::font().pointSizeF();
+    {
+      MainWindow w(o);
+      auto action = [&](const QString& menu, const QString& text) -> QAction* {
+        for (QAction* m : w.menuBar()->actions())
+          if (m->text() == menu && m->menu())
+            for (QAction* a : m->menu()->actions())
+              if (a->text() == text) return a;
+        return nullptr;
+      };
+      QVERIFY(action("&Chat", "Co&mpare students..."));
+      QAction* present = action("&View", "P&resentation mode");
+      QVERIFY(present && present->isCheckable() && present->shortcut() == QKeySequence(Qt::Key_F5));
+      QAction* help = nullptr;
+      for (QAction* m : w.menuBar()->actions())
+        if (m->text() == "&Help") help = m;
+      QVERIFY(help && help->menu()->actions().value(0)->text() == "&Guided tour");
+
+      PresentationMode& p = w.teaching().presentation();
+      QVERIFY(!p.on());
+      present->trigger();  // as the menu does
+      QVERIFY(p.on() && present->isChecked());
+      QVERIFY(std::fabs(QApplication::font().pointSizeF() - base * k_presentation_scale) < 0.01);
+      QVERIFY(QSettings().value("view/presentation").toBool());
+    }
+    {
+      MainWindow again(o);  // the next start: presentation mode again, from the settings
+      QVERIFY(again.teaching().presentation().on());
+      again.teaching().presentation().set(false);
+      QVERIFY(std::fabs(QApplication::font().pointSizeF() - base) < 0.01);
+      QVERIFY(!QSettings().value("view/presentation").toBool());
+    }
   }
 
   void summaryIsMeanKlAndAgreement() {

@@ -14,10 +14,17 @@ namespace ds::app {
 
 namespace {
 constexpr const char* k_key = "view/presentation";
+
+// The application font before presentation mode first changed it (a later window of the same
+// process must not take the enlarged font for the normal one).
+const QFont& normal_font() {
+  static const QFont font = QApplication::font();
+  return font;
+}
 }  // namespace
 
 PresentationMode::PresentationMode(MainWindow& window, QAction* action)
-    : QObject(&window), window_(window), action_(action), base_font_(QApplication::font()) {
+    : QObject(&window), window_(window), action_(action), base_font_(normal_font()) {
   action_->setCheckable(true);
   connect(action_, &QAction::toggled, this, [this](bool checked) {
     if (checked != on_) set(checked);
