@@ -15,27 +15,36 @@ namespace ds::ui {
 
 namespace {
 
-// One row of cells per student, green where teacher and student agree on the top token.
+// One row of cells per student, green where teacher and student agree on the top token. The cells
+// line up with the plot's positions (x0 .. x0 + width, the plot's data area); the left margin holds
+// the student's plot colour and its agreement, the hover tooltip its name.
 int agreement_strips(std::span<const DivergenceSnapshot> students, int n_tokens, float x0, float width) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const float h = ImGui::GetTextLineHeight();
+  const ImU32 text = ImGui::GetColorU32(ImGuiCol_Text);
   int hovered = -1;
   for (size_t s = 0; s < students.size(); ++s) {
-    ImGui::TextUnformatted(students[s].student.c_str());
-    ImGui::SameLine(x0 - ImGui::GetWindowPos().x + ImGui::GetScrollX());
-    ImVec2 p = ImGui::GetCursorScreenPos();
-    ImGui::InvisibleButton(("agree" + std::to_string(s)).c_str(), {width, h});
+    const ImVec2 row = ImGui::GetCursorScreenPos();
+    ImGui::InvisibleButton(("agree" + std::to_string(s)).c_str(), {std::max(x0 - row.x + width, 1.0f), h});
     const float cw = width / float(std::max(n_tokens, 1));
     int agree = 0;
     for (const auto& t : students[s].tokens) {
-      float x = p.x + float(t.position) * cw;
-      dl->AddRectFilled({x, p.y}, {x + std::max(cw - 1, 1.0f), p.y + h},
+      const float x = x0 + float(t.position) * cw;
+      dl->AddRectFilled({x, row.y}, {x + std::max(cw - 1, 1.0f), row.y + h},
                         t.top1_agree ? IM_COL32(40, 170, 90, 255) : IM_COL32(200, 60, 50, 255));
       agree += t.top1_agree;
     }
-    if (ImGui::IsItemHovered()) hovered = int((ImGui::GetIO().MousePos.x - p.x) / cw);
-    ImGui::SameLine();
-    ImGui::Text("%.0f%% agree", students[s].tokens.empty() ? 0.0 : 100.0 * agree / double(students[s].tokens.size()));
+    const double percent = students[s].tokens.empty() ? 0.0 : 100.0 * agree / double(students[s].tokens.size());
+    char label[16];
+    std::snprintf(label, sizeof label, "%.0f%%", percent);
+    dl->AddRectFilled({row.x, row.y + h * 0.25f}, {row.x + h * 0.5f, row.y + h * 0.75f}, series_color(int(s)));
+    dl->AddText({row.x + h * 0.7f, row.y}, text, label);
+    if (ImGui::IsItemHovered()) {
+      const float mx = ImGui::GetIO().MousePos.x;
+      if (mx >= x0) hovered = int((mx - x0) / cw);
+      ImGui::SetTooltip("%s: top-1 agrees with the teacher on %s of the tokens (green)", students[s].student.c_str(),
+                        label);
+    }
   }
   return hovered;
 }
@@ -83,10 +92,20 @@ bool draw_divergence_panel(std::span<const DivergenceSnapshot> students, const T
   std::vector<PlotSeries> series;
   for (const auto& d : students) {
     PlotSeries s{d.student, {}, {}};
+    double sum = 0;
+    int agree = 0;
     for (const auto& t : d.tokens) {
       s.x.push_back(float(t.position));
       s.y.push_back(v.reverse_kl ? t.reverse_kl : t.kl);
+      sum += double(s.y.back());
+      agree += t.top1_agree;
       n_tokens = std::max(n_tokens, t.position + 1);
+    }
+    if (!d.tokens.empty()) {  // the legend gives each student's summary over the reply
+      char summary[64];
+      const double n = double(d.tokens.size());
+      std::snprintf(summary, sizeof summary, "  mean KL %.3f, top-1 %.0f%%", sum / n, 100.0 * agree / n);
+      s.name += summary;
     }
     series.push_back(std::move(s));
   }
@@ -102,9 +121,9 @@ bool draw_divergence_panel(std::span<const DivergenceSnapshot> students, const T
   PlotResult pr = line_plot("kl", series, ps, {width, 200});
   if (pr.hovered) v.token = int(std::lround(pr.x));
 
-  // Strips aligned with the plot's data area (the plot leaves 3.5 font widths on the left).
+  // Strips aligned with the plot's data area (the plot leaves 3.5 font widths left, 0.5 right).
   const float x0 = ImGui::GetCursorScreenPos().x + font * 3.5f;
-  const float strip_w = width - font * 4.0f - 90;
+  const float strip_w = width - font * 4.0f;
   int h = agreement_strips(students, n_tokens, x0, strip_w);
   if (h >= 0) v.token = h;
 

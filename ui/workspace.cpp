@@ -63,7 +63,11 @@ namespace {
 
 void export_buttons(const WorkspaceData& d, WorkspaceState& s) {
   const float w = ImGui::CalcTextSize("Export: PNG CSV JSON").x + ImGui::GetStyle().FramePadding.x * 8;
-  ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - w);
+  const float x = ImGui::GetWindowContentRegionMax().x - w;
+  // Right-aligned on the line of the status and probe controls, or below them when they reach it.
+  const float used = ImGui::GetItemRectMax().x - ImGui::GetWindowPos().x + ImGui::GetStyle().ItemSpacing.x;
+  if (used <= x) ImGui::SameLine(x);
+  else ImGui::SetCursorPosX(x);
   ImGui::TextDisabled("Export:");
   for (ExportKind k : {ExportKind::Png, ExportKind::Csv, ExportKind::Json}) {
     ImGui::SameLine();
@@ -107,11 +111,11 @@ static void probe_controls(ProbeControls& p) {
   ImGui::SameLine();
   ImGui::Checkbox("logit lens", &p.logit_lens);
   ImGui::SameLine();
-  ImGui::SetNextItemWidth(110);
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7.5f);
   ImGui::InputTextWithHint("##layers", "layers: default", p.layers, sizeof p.layers);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("Captured layers from the next message on, e.g. 0,2,4 (empty: all of a small model, the middle and last of a big one)");
   ImGui::SameLine();
-  ImGui::SetNextItemWidth(110);
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7.5f);
   ImGui::InputTextWithHint("##heads", "heads: all", p.heads, sizeof p.heads);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("Captured heads, e.g. 0,1 (empty: all)");
 }

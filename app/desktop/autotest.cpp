@@ -136,6 +136,7 @@ void AutoTest::run_without_model() {
 void AutoTest::run() {
   QDir().mkpath(o_.out_dir);
   if (o_.expect != "chat") return run_without_model();
+  if (o_.tour) return run_tour();
   QElapsedTimer clock;
   clock.start();
   const bool ready = wait_until([&] { return (w_.explorer() && w_.modelLoaded()) || !w_.errors().isEmpty(); }, 180000);

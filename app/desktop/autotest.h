@@ -38,6 +38,7 @@ struct AutoTestOptions {
   bool measure_fps = true;               // the frame-rate scenario (the default-models run reports none)
   QString hf_folder;  // a Hugging Face folder to open at the end ("" : none)
   bool distill = false;  // the distillation scenario instead of the chat one
+  bool tour = false;  // walk the guided tour over the default models instead (tour/autotest_tour.cpp)
 };
 
 class AutoTest : public QObject {
@@ -67,6 +68,9 @@ class AutoTest : public QObject {
   bool send_and_wait(const QString& prompt, int max_tokens, GenerationSummary* summary);
   // autotest_distill.cpp
   void run_distill();
+  // tour/autotest_tour.cpp
+  void run_tour();
+  void check_tour_step(int step);
 
   MainWindow& w_;
   AutoTestOptions o_;

@@ -33,6 +33,13 @@ uint64_t EngineHost::generate(GenerationRequest request) {
   return request.id;
 }
 
+uint64_t EngineHost::compareStudents(GenerationRequest request, const QStringList& students) {
+  request.id = next_id_++;
+  QMetaObject::invokeMethod(worker_, [w = worker_, request, students] { w->compareStudents(request, students); },
+                            Qt::QueuedConnection);
+  return request.id;
+}
+
 void EngineHost::resetContext() {
   QMetaObject::invokeMethod(worker_, [w = worker_] { w->resetContext(); }, Qt::QueuedConnection);
 }

@@ -24,6 +24,8 @@ class EngineHost : public QObject {
   void unloadStudent();
   // Queues a generation (request.id is assigned and returned). Never waits.
   uint64_t generate(GenerationRequest request);
+  // Queues a comparison of several students against the teacher (EngineWorker::compareStudents).
+  uint64_t compareStudents(GenerationRequest request, const QStringList& students);
   void resetContext();
   // Queues a staged distillation (it runs on the engine thread; generations queued after it wait for it).
   void distill(const DistillRequest& request);

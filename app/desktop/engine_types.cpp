@@ -15,6 +15,7 @@ void register_engine_types() {
   qRegisterMetaType<EngineStats>();
   qRegisterMetaType<ProbeStep>();
   qRegisterMetaType<PairStart>();
+  qRegisterMetaType<StudentComparison>();
   qRegisterMetaType<ThroughputSample>();
   qRegisterMetaType<std::vector<int32_t>>();
   qRegisterMetaType<DistillRequest>();

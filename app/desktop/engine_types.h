@@ -113,6 +113,18 @@ struct PairStart {
   std::vector<int32_t> prompt;
 };
 
+// One student of a comparison (Chat > Compare students...): how it departs from the teacher on
+// the teacher's greedy reply, the same token stream for every student of the comparison.
+struct StudentComparison {
+  uint64_t request = 0;
+  int index = 0, count = 0;       // this student's place in the comparison
+  QString path, name;             // the student's file and display name
+  QString teacher_text;           // the teacher's reply
+  std::vector<int32_t> reply;     // its tokens (equal for every student of one comparison)
+  DivergenceSnapshot divergence;  // teacher / student: display names; token labels of prompt + reply
+  double seconds = 0;             // loading and comparing this student
+};
+
 struct GenerationSummary {
   uint64_t request = 0;
   QString text;
@@ -184,6 +196,7 @@ Q_DECLARE_METATYPE(ds::app::GenerationSummary)
 Q_DECLARE_METATYPE(ds::app::EngineStats)
 Q_DECLARE_METATYPE(ds::app::ProbeStep)
 Q_DECLARE_METATYPE(ds::app::PairStart)
+Q_DECLARE_METATYPE(ds::app::StudentComparison)
 Q_DECLARE_METATYPE(ds::ThroughputSample)
 Q_DECLARE_METATYPE(ds::app::DistillRequest)
 Q_DECLARE_METATYPE(ds::app::DistillStepReport)

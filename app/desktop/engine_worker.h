@@ -43,6 +43,10 @@ class EngineWorker : public QObject {
   void resetContext();
   void distill(const ds::app::DistillRequest& request);  // engine_distill.cpp
   void closeAll();  // sessions, models, then the device (call before the thread ends)
+  // Each student in turn against the teacher (slot 0), on the teacher's greedy reply to the
+  // request's prompt: loaded, compared with a Pair, released. One studentCompared per student, then
+  // comparisonFinished (also after an error or Stop). engine_compare.cpp.
+  void compareStudents(const ds::app::GenerationRequest& request, const QStringList& students);
 
  signals:
   void deviceOpened(const ds::app::DeviceReport& device, const ds::app::VulkanShare& share);
@@ -54,6 +58,8 @@ class EngineWorker : public QObject {
   void contextTokens(quint64 request, const std::vector<int32_t>& tokens);  // prompt + reply, for labels
   void probeStep(const ds::app::ProbeStep& step);
   void pairStarted(const ds::app::PairStart& start);
+  void studentCompared(const ds::app::StudentComparison& result);
+  void comparisonFinished(quint64 request, int compared);
   void throughputSampled(const ds::ThroughputSample& sample);
   void statsChanged(const ds::app::EngineStats& stats);
   // `what` says what was being done ("Opening the Vulkan device", "Loading model.gguf").

@@ -3,7 +3,7 @@
 // welcome page. `--autotest DIR` runs the scripted end-to-end check (autotest.h); `--synthetic` first writes a tiny random model there (and
 // a Hugging Face folder of it), `--autotest-pair` a linearized student of the model (layer 1 ->
 // Mamba) to compare with it. `--student` opens a student beside the model; `--demo` fills the probe
-// panels with labelled synthetic data.
+// panels with labelled synthetic data; `--autotest-tour` walks the guided tour instead of the chat scenario.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
@@ -41,8 +41,9 @@ int main(int argc, char** argv) {
   QCommandLineOption student("student", "Student model (GGUF file or Hugging Face folder) opened beside the model.", "student");
   QCommandLineOption distill("autotest-distill",
                              "With --autotest: run the Distillation dock's default plan and load its last stage.");
+  QCommandLineOption tour("autotest-tour", "With --autotest: walk the guided tour over the default models.");
   QCommandLineOption demo("demo", "Synthetic, labelled data in the attention, activations and divergence panels.");
-  cli.addOptions({device, store, autotest, synthetic, prompt, expect, pair, student, demo, distill});
+  cli.addOptions({device, store, autotest, synthetic, prompt, expect, pair, student, demo, distill, tour});
   cli.process(app);
 
   ds::app::StartOptions options;
@@ -114,6 +115,7 @@ int main(int argc, char** argv) {
     o.measure_fps = !defaults;  // measured with the synthetic and stories260K runs
     o.hf_folder = hf_folder;
     o.distill = cli.isSet(distill);
+    o.tour = cli.isSet(tour);
     auto* test = new ds::app::AutoTest(window, o, &window);
     test->start();
   }

@@ -13,6 +13,7 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QScrollArea>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QToolBar>
@@ -27,6 +28,7 @@
 #include "app/desktop/dialogs/device_dialog.h"
 #include "app/desktop/distill/distill_panel.h"
 #include "app/desktop/explorer/imgui_window.h"
+#include "app/desktop/tour/teaching_features.h"
 #include "app/desktop/welcome_page.h"
 #include "util/error.h"
 #include "util/paths.h"
@@ -82,7 +84,11 @@ void MainWindow::build_docks() {
   sampling_ = new SamplingPanel(this);
   sampling_dock_ = new QDockWidget(tr("Sampling"), this);
   sampling_dock_->setObjectName("sampling");
-  sampling_dock_->setWidget(sampling_);
+  auto* sampling_scroll = new QScrollArea(sampling_dock_);  // scrolls rather than holding the window's height
+  sampling_scroll->setWidget(sampling_);
+  sampling_scroll->setWidgetResizable(true);
+  sampling_scroll->setFrameShape(QFrame::NoFrame);
+  sampling_dock_->setWidget(sampling_scroll);
   addDockWidget(Qt::RightDockWidgetArea, sampling_dock_);
 
   distill_ = new DistillPanel(this);
@@ -182,6 +188,7 @@ void MainWindow::build_menus() {
                            .arg(device_name_.toHtmlEscaped()));
   });
   help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+  teaching_ = new TeachingFeatures(*this, chat, view_menu_, help);
 
   QToolBar* tools = addToolBar(tr("Main"));
   tools->setObjectName("main_toolbar");

@@ -27,6 +27,7 @@ class DistillPanel;
 class ConversationSidebar;
 class ImGuiWindow;
 class SamplingPanel;
+class TeachingFeatures;
 class WelcomePage;
 
 struct StartOptions {
@@ -60,6 +61,7 @@ class MainWindow : public QMainWindow {
   void setChatMode(ChatMode mode);
   bool studentLoaded() const { return student_loaded_; }
   void showExplorerPanel(int panel);
+  TeachingFeatures& teaching() { return *teaching_; }  // compare students, guided tour, presentation mode
 
  signals:
   void explorerReady();
@@ -118,6 +120,7 @@ class MainWindow : public QMainWindow {
   bool student_loaded_ = false;
   QString student_name_;
   QAction *mode_teacher_ = nullptr, *mode_student_ = nullptr, *mode_pair_ = nullptr;
+  TeachingFeatures* teaching_ = nullptr;  // tour/teaching_features.h
   bool shut_down_ = false;
   QStringList errors_;
 };

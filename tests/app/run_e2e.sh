@@ -2,9 +2,11 @@
 # End-to-end run of the real DistilScope app under Xvfb with Mesa's lavapipe and the Vulkan
 # validation layers on (see app/desktop/autotest.h for what it checks). Results, screenshots and
 # exports land in OUT/result (report.json, *.png). Exit 77 = skipped (model file absent).
-# usage: run_e2e.sh DISTILSCOPE OUT (--synthetic | --defaults | --distill | --welcome | --missing | MODEL.gguf)
+# usage: run_e2e.sh DISTILSCOPE OUT (--synthetic | --defaults | --distill | --tour | --welcome | --missing |
+#   MODEL.gguf)
 #   --defaults: no model given (the embedded default teacher and student of assets/models/);
 #   --distill: the default teacher, the Distillation dock's default plan run to the end, its last stage loaded;
+#   --tour: the guided tour over the default models, a screenshot per step (tour_stepN.png);
 #   --welcome: no model at all, no default installed (the welcome page); --missing: a model path that
 #   does not exist
 set -u
@@ -14,6 +16,7 @@ case "$model" in
   --synthetic) args=(--synthetic --autotest-pair) ;;
   --defaults) args=() ;;
   --distill) args=(--autotest-distill) ;;
+  --tour) args=(--autotest-tour) ;;
   --welcome) args=(--autotest-expect welcome); export DS_ASSETS_DIR="$out/no-assets" ;;
   --missing) args=(--autotest-expect error "$out/no-such-model.gguf") ;;
   *) args=(--autotest-pair "$model") ;;

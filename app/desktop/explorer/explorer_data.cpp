@@ -92,6 +92,18 @@ void ExplorerData::addDivergence(uint64_t request, const TokenDivergence& t) {
   d.token_labels.push_back(label(t.token));
 }
 
+void ExplorerData::beginComparison(uint64_t request) {
+  comparison_request_ = request;
+  divergence_.clear();
+}
+
+void ExplorerData::addComparedStudent(uint64_t request, DivergenceSnapshot d) {
+  if (request != comparison_request_) return;
+  auto same = [&](const DivergenceSnapshot& x) { return x.student == d.student; };
+  if (auto it = std::find_if(divergence_.begin(), divergence_.end(), same); it != divergence_.end()) *it = std::move(d);
+  else divergence_.push_back(std::move(d));
+}
+
 void ExplorerData::setAttention(AttentionSnapshot student, std::optional<AttentionSnapshot> teacher) {
   attention_ = std::move(student);
   teacher_ = std::move(teacher);

@@ -37,6 +37,10 @@ class ExplorerData : public QObject {
   void addDistillStage(const DistillStageReport& stage);
   void setDistillStatus(const QString& status);
   const ui::TrainingSnapshot& training() const { return training_; }
+  // A comparison of several students (Chat > Compare students...): the timeline shows them alone,
+  // in the comparison's order, as their results come.
+  void beginComparison(uint64_t request);
+  void addComparedStudent(uint64_t request, DivergenceSnapshot divergence);
   // Snapshots drawn as they are until the next probe step (the end-to-end test's large maps).
   void setAttention(AttentionSnapshot student, std::optional<AttentionSnapshot> teacher);
 
@@ -59,6 +63,7 @@ class ExplorerData : public QObject {
 
   ProbeContext probes_[2];  // 0: the answering model (the teacher in a pair), 1: the pair's student
   uint64_t pair_request_ = 0;
+  uint64_t comparison_request_ = 0;
   AttentionSnapshot attention_;
   std::optional<AttentionSnapshot> teacher_;
   ActivationSnapshot activations_;

@@ -26,6 +26,10 @@
 
 namespace ds::app {
 
+namespace {
+constexpr float k_font_px = 15.0f;
+}  // namespace
+
 // [SECTION] lifetime ------------------------------------------------------------------------------
 ImGuiWindow::ImGuiWindow(QVulkanInstance* instance, const VulkanShare& share, ExplorerData* data)
     : instance_(instance), share_(share), data_(data) {
@@ -49,7 +53,8 @@ ImGuiWindow::ImGuiWindow(QVulkanInstance* instance, const VulkanShare& share, Ex
   io.ClipboardUserData = this;
   ImGui::StyleColorsDark();
   ImGui::GetStyle().WindowRounding = 0;
-  font_file_ = QString::fromStdString(ui::load_ui_font(15.0f));
+  font_file_ = QString::fromStdString(ui::load_ui_font(k_font_px));
+  if (!font_file_.isEmpty()) ui::load_ui_font(k_font_px * k_presentation_scale);  // Fonts[1]: presentation mode
   timer_.setTimerType(Qt::PreciseTimer);
   timer_.setInterval(16);
   connect(&timer_, &QTimer::timeout, this, &ImGuiWindow::frame);
@@ -113,6 +118,25 @@ bool ImGuiWindow::event(QEvent* e) {
 }
 
 void ImGuiWindow::selectPanel(ui::Panel panel) { state_.select = panel; }
+void ImGuiWindow::setUiScale(float scale) {
+  ui_scale_ = scale;
+  shown_hash_ = 0;
+}
+
+// The font and style sizes for ui_scale_ (the larger font when presentation mode loaded one).
+void ImGuiWindow::apply_scale() {
+  if (applied_scale_ == ui_scale_) return;
+  ImGuiIO& io = ImGui::GetIO();
+  const bool large = ui_scale_ > 1 && io.Fonts->Fonts.Size > 1;
+  io.FontDefault = large ? io.Fonts->Fonts[1] : nullptr;
+  io.FontGlobalScale = large ? ui_scale_ / k_presentation_scale : ui_scale_;
+  ImGuiStyle style;
+  ImGui::StyleColorsDark(&style);
+  style.WindowRounding = 0;
+  style.ScaleAllSizes(ui_scale_);
+  ImGui::GetStyle() = style;
+  applied_scale_ = ui_scale_;
+}
 void ImGuiWindow::captureNextFrame(std::function<void(const QImage&)> done) { captures_.push_back(std::move(done)); }
 ImGuiWindow::FrameStats ImGuiWindow::frameStats() const {
   FrameStats s = stats_;
@@ -154,6 +178,7 @@ void ImGuiWindow::frame() {
   io.DisplayFramebufferScale = {dpr, dpr};
 
   const ui::Panel before = state_.current;
+  apply_scale();
   ImGui::NewFrame();
   data_->refresh();
   ui::WorkspaceData d = data_->workspace();

@@ -28,6 +28,9 @@ namespace ds::app {
 
 class ExplorerData;
 
+// The text scale of presentation mode (View > Presentation mode), in the explorer and the widgets.
+inline constexpr float k_presentation_scale = 1.6f;
+
 class ImGuiWindow : public QWindow {
   Q_OBJECT
  public:
@@ -51,6 +54,10 @@ class ImGuiWindow : public QWindow {
   FrameStats frameStats() const;
   uint64_t framesPresented() const;
   QString fontFile() const { return font_file_; }
+  // Text and spacing scale of the panels (1: normal; presentation mode uses a larger font, loaded
+  // beside the normal one at start so the atlas is never rebuilt).
+  void setUiScale(float scale);
+  float uiScale() const { return ui_scale_; }
   QString presentMode() const;
   bool ownQueue() const { return share_.separate_queue; }  // else it shares the engine's queue
   void releaseRenderer();  // before the device goes away
@@ -78,6 +85,7 @@ class ImGuiWindow : public QWindow {
 
  private:
   void frame();
+  void apply_scale();
   void init_renderer();
   void handle_export(const ui::FrameImage* image);
   void key_event(QKeyEvent* e, bool down);
@@ -97,6 +105,7 @@ class ImGuiWindow : public QWindow {
   std::vector<std::function<void(const QImage&)>> captures_;
   std::optional<ui::ExportRequest> pending_png_;
   QString font_file_;
+  float ui_scale_ = 1, applied_scale_ = 1;
   QByteArray clipboard_;
   bool init_failed_ = false;
   std::optional<ui::ExportKind> export_kind_;
