@@ -1,6 +1,7 @@
 // Runs and what is recorded for them, round-tripped through the public API on real SQLite files:
 // runs and tokens (with alternatives and partial UTF-8), divergence per token and per layer,
-// bit-exact compressed blobs, training steps and evaluations, and load_run for replay.
+// bit-exact compressed blobs, training steps and evaluations, load_run for replay, and the per-token
+// divergence of pair-turn chat replies (message_divergence).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,6 +10,7 @@
 #include <random>
 
 #include "support/store_fixture.h"
+#include "util/error.h"
 
 namespace ds {
 namespace {
@@ -240,6 +242,60 @@ TEST_F(StoreTest, LayerImportanceRoundTrip) {
       << "unknown run";
   store.delete_run(run);
   EXPECT_TRUE(store.list_layer_importance(run).empty()) << "cascades with the run";
+}
+
+// A pair-turn reply's divergence: round trip of every field (labels with any bytes), replace, bad
+// offsets refused with the message and offsets named, cascade with the message and the conversation.
+TEST_F(StoreTest, MessageDivergenceRoundTripAndCascade) {
+  const int64_t c = store.create_conversation({.title = "pair"});
+  const std::string text = "Once upon a t\xc3\xa9me";  // 17 bytes
+  const int64_t m = store.append_message({.conversation_id = c, .role = Role::Assistant, .text = text});
+  MessageDivergence d{.message_id = m, .teacher_path = "t.gguf", .student_path = "s.gguf"};
+  const int32_t bounds[][2] = {{0, 4}, {4, 5}, {9, 2}, {11, 6}};
+  for (int i = 0; i < 4; ++i) {
+    MessageTokenDivergence t{.begin = bounds[i][0], .length = bounds[i][1], .token_id = 100 + i,
+                             .label = i == 3 ? "\xc3\xa9<&" : "tok", .kl = 0.25f * float(i), .reverse_kl = 0.1f,
+                             .p_teacher = 0.9f, .p_student = std::nanf(""), .top1_agree = i != 2,
+                             .student_top1 = {7, 0, "seven"}};
+    for (int k = 0; k < 5; ++k) {
+      t.teacher_top.push_back({100 + k, 0.5f / float(k + 1), "t" + std::to_string(k)});
+      t.student_top.push_back({200 + k, 0.4f / float(k + 1), "s" + std::to_string(k)});
+    }
+    d.tokens.push_back(t);
+  }
+  store.put_message_divergence(d);
+  auto got = store.get_message_divergence(m);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->student_path, "s.gguf");
+  EXPECT_EQ(got->teacher_path, "t.gguf");
+  ASSERT_EQ(got->tokens.size(), 4u);
+  EXPECT_TRUE(std::isnan(got->tokens[0].p_student));
+  for (MessageTokenDivergence& t : d.tokens) t.p_student = 0.5f;  // NaN != NaN: compare the rest
+  for (MessageTokenDivergence& t : got->tokens) t.p_student = 0.5f;
+  EXPECT_EQ(got->tokens, d.tokens);
+  EXPECT_EQ(store.list_message_divergence(c).size(), 1u);
+
+  d.tokens.resize(1);  // put again: replaced
+  store.put_message_divergence(d);
+  EXPECT_EQ(store.get_message_divergence(m)->tokens.size(), 1u);
+  d.tokens[0].begin = 15;  // 15 + 4 > 17 bytes
+  try {
+    store.put_message_divergence(d);
+    FAIL() << "a token outside the text was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(cat("message ", m, ": divergence token 0 at bytes [15, 19)")), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(store.put_message_divergence({.message_id = 999}), Error);
+
+  const int64_t m2 = store.append_message({.conversation_id = c, .role = Role::Assistant, .text = "ok"});
+  store.put_message_divergence({.message_id = m2, .student_path = "s.gguf"});
+  store.delete_message(m);
+  EXPECT_FALSE(store.get_message_divergence(m));
+  EXPECT_TRUE(store.get_message_divergence(m2));
+  store.delete_conversation(c);
+  EXPECT_FALSE(store.get_message_divergence(m2));
+  EXPECT_EQ(store.check_integrity(), "ok");
 }
 
 TEST_F(StoreTest, LoadRunHasEverythingForReplay) {

@@ -1,6 +1,7 @@
 // AutoTest, the engine's probes in the app: the probe panels fed by a real generation (checked
 // against the probes' invariants and the model's own greedy choices), a teacher-student pair turn
-// (divergence timeline, per-layer strip, KL-tinted chat tokens with their tooltip), and a Hugging
+// (divergence timeline, per-layer strip, KL-tinted chat tokens with their tooltip, kept when the
+// conversation is reopened from the store), and a Hugging
 // Face folder opened as the model.
 #include <QDir>
 #include <QGuiApplication>
@@ -167,9 +168,12 @@ void AutoTest::run_pair() {
   w_.chatPanel()->grab().save(o_.out_dir + "/chat_pair.png");
   screenshots_ << "chat_pair.png";
   // Hover a token near the reply's start: Qt shows the token's tooltip.
-  if (marks > 0) {
+  auto hover = [&](const QString& shot) {
+    const int r = conv->lastRow(Role::Assistant);
+    const std::vector<TokenMark>& ms = conv->entry(r).marks;
+    if (ms.empty()) return QString();
     ChatView* view = w_.chatPanel()->view();
-    const TokenMark& m = conv->entry(row).marks[std::min<size_t>(2, marks - 1)];
+    const TokenMark& m = ms[std::min<size_t>(2, ms.size() - 1)];
     QTextBlock header = view->document()->lastBlock();  // the reply's header ("Assistant"), then its text
     while (header.isValid() && header.text() != tr("Assistant")) header = header.previous();
     QTextCursor c(view->document());
@@ -181,15 +185,40 @@ void AutoTest::run_pair() {
     QCoreApplication::sendEvent(view->viewport(), &help);
     wait_until([] { return QToolTip::isVisible(); }, 2000);
     wait_until([] { return false; }, 300);
-    const bool shown = QToolTip::isVisible() && QToolTip::text().contains("p(teacher)");
-    report_["pair_tooltip"] = QToolTip::text();
-    check(shown, "hovering a token shows its probabilities, KL and alternatives");
+    const QString tip = QToolTip::isVisible() ? QToolTip::text() : QString();
     if (QScreen* screen = QGuiApplication::primaryScreen()) {
       const QPoint g = view->viewport()->mapToGlobal(at);
-      screen->grabWindow(0, std::max(0, g.x() - 300), std::max(0, g.y() - 150), 800, 320).save(o_.out_dir + "/chat_tooltip.png");
-      screenshots_ << "chat_tooltip.png";
+      screen->grabWindow(0, std::max(0, g.x() - 300), std::max(0, g.y() - 150), 800, 320).save(o_.out_dir + "/" + shot);
+      screenshots_ << shot;
     }
     QToolTip::hideText();
+    return tip;
+  };
+  if (marks > 0) {
+    const QString tip = hover("chat_tooltip.png");
+    report_["pair_tooltip"] = tip;
+    check(tip.contains("p(teacher)"), "hovering a token shows its probabilities, KL and alternatives");
+    // Another conversation, then back: the reply's marks come back from the store, tooltip and all.
+    const std::vector<TokenMark> before = conv->entry(row).marks;
+    const qint64 id = w_.chat().currentConversation();
+    w_.chat().newConversation();
+    wait_until([] { return false; }, 200);
+    w_.chat().openConversation(id);
+    wait_until([] { return false; }, 300);
+    const int again = conv->lastRow(Role::Assistant);
+    const std::vector<TokenMark>& after = again >= 0 ? conv->entry(again).marks : std::vector<TokenMark>{};
+    bool same = after.size() == before.size();
+    for (size_t i = 0; same && i < after.size(); ++i)
+      same = after[i].begin == before[i].begin && after[i].length == before[i].length && after[i].kl == before[i].kl &&
+             after[i].tooltip == before[i].tooltip;
+    report_["pair_marked_tokens_reopened"] = qint64(after.size());
+    check(id > 0 && same, QString("reopened from the store, the reply keeps its %1 marked tokens (%2 before)")
+                              .arg(after.size()).arg(before.size()));
+    w_.chatPanel()->grab().save(o_.out_dir + "/chat_pair_reopened.png");
+    screenshots_ << "chat_pair_reopened.png";
+    const QString tip2 = hover("chat_tooltip_reopened.png");
+    report_["pair_tooltip_reopened"] = tip2;
+    check(!tip.isEmpty() && tip2 == tip, "the reopened reply shows the same tooltip");
   }
   w_.setChatMode(ChatMode::Teacher);
   w_.chat().newConversation();

@@ -236,6 +236,7 @@ void MainWindow::connect_engine() {
   connect(w, &EngineWorker::studentUnloaded, this, [this] {
     student_loaded_ = false;
     student_name_.clear();
+    controller_->setStudentPath({});
     setChatMode(ChatMode::Teacher);
     update_modes();
     statusBar()->showMessage(tr("No student: the teacher answers alone"), 8000);
@@ -349,6 +350,7 @@ void MainWindow::on_model(const ModelReport& m) {
   if (!distill_->running()) chat_panel_->setInfo(chat_info_);
   distill_->setTeacher(m);
   controller_->setVocabulary(m.token_labels);
+  controller_->setTeacherPath(m.path);
   model_label_->setText(tr("Model: %1 (%2)").arg(m.name, bytes(m.weight_bytes)));
   pages_->setCurrentWidget(chat_panel_);
   chat_panel_->prompt()->setFocus();
@@ -363,6 +365,7 @@ void MainWindow::on_model(const ModelReport& m) {
 void MainWindow::on_student(const ModelReport& m) {
   student_loaded_ = true;
   student_name_ = m.name;
+  controller_->setStudentPath(m.path);
   data_.setModel(m);
   update_modes();
   QString layout;

@@ -201,6 +201,21 @@ CREATE TABLE layer_importance (
 ) STRICT, WITHOUT ROWID;
 )sql";
 
+// v5: the per-token divergence of a chat reply written in a pair turn (teacher answers, student
+// teacher-forced), one row per message: which models, and the tokens packed and compressed (format in
+// docs/store.md). Deleting the message (or its conversation) deletes the row.
+constexpr std::string_view kV4ToV5 = R"sql(
+CREATE TABLE message_divergence (
+  message_id INTEGER PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+  teacher_path TEXT NOT NULL DEFAULT '',
+  student_path TEXT NOT NULL,
+  n_tokens INTEGER NOT NULL,
+  codec TEXT NOT NULL,
+  raw_bytes INTEGER NOT NULL,
+  data BLOB NOT NULL
+) STRICT;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -209,6 +224,7 @@ const std::vector<Migration>& migrations() {
       {2, "models.file_mtime_ns, runs_by_kind index", kV1ToV2},
       {3, "FTS5 search over conversation titles and messages", kV2ToV3},
       {4, "layer_importance of distillation stages", kV3ToV4},
+      {5, "message_divergence of pair-turn chat replies", kV4ToV5},
   };
   return steps;
 }

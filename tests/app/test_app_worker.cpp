@@ -2,7 +2,8 @@
 // on the GUI thread while the engine runs on its own thread; queuing work never waits; Stop takes
 // effect within one token (requested inside a token callback, and from the GUI thread mid-reply);
 // failures come back as signals with readable messages; reusing the KV cache for a prompt that
-// extends the previous one gives the same tokens as a fresh session.
+// extends the previous one gives the same tokens as a fresh session; a pair turn through the chat is
+// stored with its token marks and gives them back when reopened.
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -13,6 +14,8 @@
 #include <atomic>
 #include <optional>
 
+#include "app/desktop/chat/chat_controller.h"
+#include "app/desktop/chat/chat_store.h"
 #include "app/desktop/engine_host.h"
 #include "distilscope/device.h"
 #include "distilscope/tokenizer.h"
@@ -171,6 +174,44 @@ class AppWorkerTest : public QObject {
     alone.id = host_->generate(r);
     QVERIFY(wait_for([&] { return alone.summary.has_value(); }));
     QVERIFY(alone.summary->generated > 0 && !alone.chunks.front().has_divergence);
+
+    // The same turn through the chat: the reply's marks are stored with it and come back, equal,
+    // when the conversation is opened from the reopened SQLite file.
+    const QString db = dir_.filePath("chat.db");
+    std::vector<TokenMark> live;
+    int64_t conversation = 0;
+    {
+      ChatStore store(db);
+      ChatController chat(*host_, store);
+      GenerationSettings settings;
+      settings.max_tokens = 8;
+      settings.context_length = 512;
+      chat.setSettings(settings);
+      chat.setModelLoaded(true);
+      chat.setMode(ChatMode::Pair);
+      chat.setStudentPath(student_path);
+      bool finished = false;
+      connect(&chat, &ChatController::replyFinished, &scope, [&] { finished = true; });
+      QVERIFY(chat.send("Once upon a time"));
+      QVERIFY(wait_for([&] { return finished; }));
+      const ChatEntry& reply = chat.conversation()->entry(1);
+      QVERIFY(reply.message_id > 0 && !reply.marks.empty());
+      live = reply.marks;
+      conversation = chat.currentConversation();
+    }
+    ChatStore store(db);
+    ChatController chat(*host_, store);
+    chat.openConversation(conversation);
+    QCOMPARE(chat.conversation()->rowCount(), 2);
+    const ChatEntry& reopened = chat.conversation()->entry(1);
+    QCOMPARE(reopened.student, student_path);
+    QCOMPARE(reopened.marks.size(), live.size());
+    for (size_t i = 0; i < live.size(); ++i) {
+      QCOMPARE(reopened.marks[i].begin, live[i].begin);
+      QCOMPARE(reopened.marks[i].length, live[i].length);
+      QCOMPARE(reopened.marks[i].tooltip, live[i].tooltip);
+      QVERIFY(reopened.marks[i].data == live[i].data);
+    }
     host_->unloadStudent();
   }
 

@@ -4,6 +4,9 @@
 #include <QClipboard>
 #include <QGuiApplication>
 
+#include <algorithm>
+
+#include "app/desktop/chat/token_divergence.h"
 #include "app/desktop/engine_host.h"
 
 namespace ds::app {
@@ -56,38 +59,28 @@ void ChatController::start_reply() {
   r.context_length = settings_.context_length;
   r.mode = mode_;
   if (probes_) r.probes = probes_();
-  reply_row_ = conversation_.append({Role::Assistant, QString(), 0, true});
+  ChatEntry reply{Role::Assistant, QString(), 0, true};
+  if (mode_ == ChatMode::Pair) reply.teacher = teacher_path_, reply.student = student_path_;
+  reply_row_ = conversation_.append(std::move(reply));
   set_busy(host_.generate(r));
 }
 
 void ChatController::on_token(const TokenChunk& c) {
-  if (c.request != request_) return;  // a stopped or superseded generation
+  if (c.request != request_ || reply_row_ < 0) return;  // a stopped or superseded generation
   if (!c.has_divergence) return conversation_.appendText(reply_row_, c.text);
   TokenMark mark;
-  mark.kl = c.divergence.kl;
-  mark.tooltip = tokenTooltip(c.divergence);
+  mark.data = divergenceRecord(c.divergence, [this](int32_t id) { return label(id); });
+  mark.kl = mark.data.kl;
+  mark.tooltip = divergenceTooltip(mark.data, conversation_.entry(reply_row_).student);
   conversation_.appendText(reply_row_, c.text, &mark);
 }
 
+std::string ChatController::label(int32_t id) const {
+  return vocab_ && id >= 0 && size_t(id) < vocab_->size() ? (*vocab_)[size_t(id)] : "#" + std::to_string(id);
+}
+
 QString ChatController::tokenTooltip(const TokenDivergence& d) const {
-  auto text = [this](int32_t id) {
-    const std::string s = vocab_ && id >= 0 && size_t(id) < vocab_->size() ? (*vocab_)[size_t(id)] : "#" + std::to_string(id);
-    return QString::fromStdString(s).toHtmlEscaped();
-  };
-  auto list = [&](const std::vector<std::pair<int32_t, float>>& top) {
-    QStringList items;
-    for (const auto& [id, p] : top) items << QString("'%1' %2").arg(text(id)).arg(double(p), 0, 'f', 3);
-    return items.join(", ");
-  };
-  return tr("<b>'%1'</b><br>p(teacher) %2 &middot; p(student) %3<br>KL(teacher&#8214;student) %4 nats"
-            " &middot; reverse %5<br>%6<br>teacher top: %7<br>student top: %8")
-      .arg(text(d.token))
-      .arg(double(d.p_teacher), 0, 'f', 3)
-      .arg(double(d.p_student), 0, 'f', 3)
-      .arg(double(d.kl), 0, 'f', 3)
-      .arg(double(d.reverse_kl), 0, 'f', 3)
-      .arg(d.top1_agree ? tr("top-1 agrees") : tr("the student's top-1 is '%1'").arg(text(d.student_top1)))
-      .arg(list(d.teacher_top), list(d.student_top));
+  return divergenceTooltip(divergenceRecord(d, [this](int32_t id) { return label(id); }), student_path_);
 }
 
 void ChatController::on_finished(const GenerationSummary& s) {
@@ -104,6 +97,8 @@ void ChatController::finish_reply() {
     conversation_.removeLast();  // nothing came (stopped at once): no empty reply
   } else {
     const int64_t id = current_ ? store_.append(current_, Role::Assistant, text) : 0;
+    const ChatEntry& e = conversation_.entry(reply_row_);
+    if (id && !e.marks.empty()) store_.saveDivergence(messageDivergence(e, id));
     conversation_.finish(reply_row_, id);
   }
   reply_row_ = -1;
@@ -161,6 +156,11 @@ void ChatController::openConversation(qint64 id) {
   std::vector<ChatEntry> entries;
   for (const Message& m : store_.messages(id))
     entries.push_back({m.role, QString::fromStdString(m.text), m.id, false});
+  for (const MessageDivergence& d : store_.divergence(id)) {
+    auto e = std::find_if(entries.begin(), entries.end(), [&](const ChatEntry& x) { return x.message_id == d.message_id; });
+    if (e == entries.end()) continue;
+    if (QString error = restoreMarks(*e, d); !error.isEmpty()) emit errorOccurred(tr("Opening a conversation"), error);
+  }
   conversation_.setEntries(std::move(entries));
   emit conversationOpened(id, QString::fromStdString(c->system_prompt));
 }

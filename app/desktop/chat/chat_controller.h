@@ -3,7 +3,8 @@
 // streams the reply's tokens into the model, stores the finished reply, and handles stop,
 // regenerate, copy, new/open/rename/delete/search. It never waits for the engine. The chat mode
 // (teacher, student, pair) and the probes chosen in the explorer go with every request; a pair
-// turn's tokens are marked with their divergence (KL tint and tooltip).
+// turn's tokens are marked with their divergence (KL tint and tooltip), stored with the reply and
+// restored when the conversation is opened again.
 #pragma once
 #include <QObject>
 
@@ -42,6 +43,9 @@ class ChatController : public QObject {
   // Display text per vocabulary id (the tooltips' top alternatives).
   void setVocabulary(std::shared_ptr<const std::vector<std::string>> labels) { vocab_ = std::move(labels); }
   QString tokenTooltip(const TokenDivergence& d) const;
+  // The model files loaded now (from the window's reports; "" : none), recorded with pair turns.
+  void setTeacherPath(const QString& path) { teacher_path_ = path; }
+  void setStudentPath(const QString& path) { student_path_ = path; }
 
  public slots:
   bool send(const QString& text);  // false when busy, empty or no model
@@ -68,6 +72,7 @@ class ChatController : public QObject {
   void on_finished(const GenerationSummary& summary);
   void on_failed(const QString& what, const QString& message, quint64 request);
   void set_busy(uint64_t request);
+  std::string label(int32_t id) const;  // display text of a vocabulary id
 
   EngineHost& host_;
   ChatStore& store_;
@@ -83,6 +88,7 @@ class ChatController : public QObject {
   ChatMode mode_ = ChatMode::Teacher;
   std::function<ProbeSettings()> probes_;
   std::shared_ptr<const std::vector<std::string>> vocab_;
+  QString teacher_path_, student_path_;
 };
 
 }  // namespace ds::app

@@ -84,4 +84,12 @@ bool ChatStore::removeMessage(int64_t message_id) {
   return guarded(false, [&](Store& s) { return s.delete_message(message_id), true; });
 }
 
+bool ChatStore::saveDivergence(const MessageDivergence& d) {
+  return guarded(false, [&](Store& s) { return s.put_message_divergence(d), true; });
+}
+
+std::vector<MessageDivergence> ChatStore::divergence(int64_t conversation) {
+  return guarded(std::vector<MessageDivergence>{}, [&](Store& s) { return s.list_message_divergence(conversation); });
+}
+
 }  // namespace ds::app

@@ -35,6 +35,9 @@ class ChatStore {
   std::vector<Message> messages(int64_t conversation);
   int64_t append(int64_t conversation, Role role, const QString& text);  // 0 on failure
   bool removeMessage(int64_t message_id);
+  // A pair-turn reply's per-token divergence (schema v5), and those of a conversation's messages.
+  bool saveDivergence(const MessageDivergence& d);
+  std::vector<MessageDivergence> divergence(int64_t conversation);
   QString path() const { return path_; }
 
  private:

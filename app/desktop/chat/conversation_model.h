@@ -17,6 +17,7 @@ struct TokenMark {
   int begin = 0, length = 0;  // in the entry's text (UTF-16 units)
   float kl = 0;
   QString tooltip;  // rich text
+  MessageTokenDivergence data;  // what the tint and tooltip show (stored with the message; offsets unused)
 };
 
 struct ChatEntry {
@@ -24,7 +25,8 @@ struct ChatEntry {
   QString text;
   int64_t message_id = 0;  // store row (0: not stored yet)
   bool streaming = false;
-  std::vector<TokenMark> marks;  // pair turns only (not stored)
+  std::vector<TokenMark> marks;  // pair turns only (stored as the message's divergence, token_divergence.h)
+  QString teacher, student;      // pair turns: the model files the marks were measured with
 };
 
 class ConversationModel : public QAbstractListModel {

@@ -42,7 +42,7 @@ struct StoreOptions {
 // uses it and use it only there (checked: other threads get a ds::Error). Open one per thread.
 class Store {
  public:
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   explicit Store(const std::string& path, const StoreOptions& options = {});
   ~Store();
@@ -81,6 +81,11 @@ class Store {
   int64_t append_message(const Message& m);            // assigns the next position
   void delete_message(int64_t id);                      // e.g. a reply being regenerated; others keep their positions
   std::vector<Message> list_messages(int64_t conversation_id);
+  // A pair-turn reply's per-token divergence (v5): one row per message, replaced when put again.
+  // Tokens must lie inside the message text, in order (else ds::Error naming the message and offsets).
+  void put_message_divergence(const MessageDivergence& d);
+  std::optional<MessageDivergence> get_message_divergence(int64_t message_id);
+  std::vector<MessageDivergence> list_message_divergence(int64_t conversation_id);  // by message position
 
   // Runs.
   int64_t create_run(const Run& run);

@@ -91,6 +91,28 @@ struct TokenAlt {
   bool operator==(const TokenAlt&) const = default;
 };
 
+// One token of a chat reply the teacher wrote while a student read the same tokens (a pair turn):
+// how far the student's prediction of it was from the teacher's. Labels are the tokens' display text
+// (as the app shows them), stored so the tooltip needs no tokenizer.
+struct MessageTokenDivergence {
+  int32_t begin = 0, length = 0;   // the token's text in the message text (UTF-8 bytes)
+  int32_t token_id = 0;
+  std::string label;               // display text of token_id
+  float kl = 0, reverse_kl = 0;    // KL(teacher || student), KL(student || teacher), nats
+  float p_teacher = 0, p_student = 0;  // probability of the token under each model
+  bool top1_agree = true;
+  TokenAlt student_top1;           // the student's most likely token (prob unused)
+  std::vector<TokenAlt> teacher_top, student_top;  // top alternatives with their labels
+  bool operator==(const MessageTokenDivergence&) const = default;
+};
+
+// The per-token divergence of one assistant message (v5; one compressed row per message).
+struct MessageDivergence {
+  int64_t message_id = 0;
+  std::string teacher_path, student_path;  // the model files it was measured with
+  std::vector<MessageTokenDivergence> tokens;  // in text order
+};
+
 // A token of a run (run_id set) or of a chat message (message_id set): exactly one owner.
 struct Token {
   int64_t run_id = 0;
