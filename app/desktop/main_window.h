@@ -91,6 +91,7 @@ class MainWindow : public QMainWindow {
   void ask_open_hf();
   void ask_open_student(bool folder);
   void choose_device();
+  void export_conversation(qint64 id);  // File > Export conversation as Markdown (0: none open)
   void show_error(const QString& what, const QString& message);
   void refresh_recent();
   void shutdown();
