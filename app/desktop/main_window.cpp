@@ -449,9 +449,12 @@ void MainWindow::export_conversation(qint64 id) {
       this, tr("Export conversation as Markdown"), defaultMarkdownPath(export_dir(), QString::fromStdString(c->title)),
       tr("Markdown (*.md)"));
   if (path.isEmpty()) return;
-  if (QString error = exportConversationMarkdown(store_, id, path, controller_->teacherPath()); !error.isEmpty())
-    return show_error(what, error);
+  if (QString error = exportConversation(id, path); !error.isEmpty()) return show_error(what, error);
   statusBar()->showMessage(tr("Exported %1").arg(path), 8000);
+}
+
+QString MainWindow::exportConversation(qint64 id, const QString& path) {
+  return exportConversationMarkdown(store_, id, path, controller_->teacherPath());
 }
 
 // [SECTION] files ---------------------------------------------------------------------------------

@@ -59,6 +59,8 @@ class MainWindow : public QMainWindow {
   void openModel(const QString& path);
   void openStudent(const QString& path);  // beside the teacher; Chat > Mode chooses who answers
   void setChatMode(ChatMode mode);
+  // Writes stored conversation `id` as Markdown to `path` (no dialog). Returns "" or the error.
+  QString exportConversation(qint64 id, const QString& path);
   bool studentLoaded() const { return student_loaded_; }
   void showExplorerPanel(int panel);
   TeachingFeatures& teaching() { return *teaching_; }  // compare students, guided tour, presentation mode
