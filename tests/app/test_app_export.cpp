@@ -85,6 +85,11 @@ class AppExportTest : public QObject {
       want.replace('\t', "    ").replace("\n\n", "\n");
       QCOMPARE(rendered(QString::fromStdString(md)), want);
     }
+    ConversationExport untitled;
+    untitled.conversation.title = "two\nlines - 1. *x*";
+    QVERIFY(conversationMarkdown(untitled).starts_with("# two lines - 1. \\*x\\*\n\n- Models: not recorded"));
+    untitled.conversation.title.clear();
+    QVERIFY(conversationMarkdown(untitled).starts_with("# Untitled conversation\n"));
     QCOMPARE(markdownCodeSpan("a`b"), std::string("``a`b``"));
     QCOMPARE(rendered(QString::fromStdString(markdownCodeSpan(" `chat`"))), QString(" `chat`"));
     QCOMPARE(markdownFileName("Notes: a/b *test*?"), std::string("Notes_ a_b _test__.md"));
@@ -100,7 +105,8 @@ class AppExportTest : public QObject {
     ChatStore store(dir.filePath("chat.db"));
     QStringList errors;
     store.on_error = [&](const QString& e) { errors << e; };
-    const int64_t id = store.create(QString::fromUtf8("Arabe & français *notes*"), "Answer in the user's language; use # and _ freely.");
+    const int64_t id =
+        store.create(QString::fromUtf8("Arabe & français *notes*"), "Answer in the user's language; use # and _ freely.");
     store.append(id, Role::User, kArabic);
     store.append(id, Role::Assistant, kFrench);
     store.append(id, Role::User, kSpecial);

@@ -45,7 +45,8 @@ QString exportConversationMarkdown(ChatStore& store, int64_t id, const QString& 
     c.divergence = store.divergence(id);
   }
   store.on_error = previous;
-  if (!store_error.isEmpty()) return QObject::tr("Cannot read conversation %1 from the store: %2").arg(id).arg(store_error);
+  if (!store_error.isEmpty())
+    return QObject::tr("Cannot read conversation %1 from the store: %2").arg(id).arg(store_error);
   if (!conversation) return QObject::tr("There is no conversation %1 in the store (%2)").arg(id).arg(store.path());
   c.loaded_teacher = loaded_teacher.toStdString();
   return writeFileAtomically(path, conversationMarkdown(c));

@@ -144,8 +144,11 @@ std::string markdownFileName(std::string_view title) {
 
 std::string conversationMarkdown(const ConversationExport& c) {
   const Conversation& conv = c.conversation;
-  std::string md = "# " + (conv.title.empty() ? std::string("Untitled conversation") : markdownEscape(conv.title)) + "\n\n";
-  if (conv.created_at) md += "- Created: " + utc_time(conv.created_at) + ", last change " + utc_time(conv.updated_at) + "\n";
+  std::string title = conv.title;  // a heading is one line
+  std::replace_if(title.begin(), title.end(), [](char ch) { return ch == '\n' || ch == '\r' || ch == '\t'; }, ' ');
+  std::string md = "# " + (title.empty() ? std::string("Untitled conversation") : markdownEscape(title)) + "\n\n";
+  if (conv.created_at)
+    md += "- Created: " + utc_time(conv.created_at) + ", last change " + utc_time(conv.updated_at) + "\n";
   const auto teachers = models_of(c, true), students = models_of(c, false);
   if (!teachers.empty()) md += "- Teacher: " + code_list(teachers) + "\n";
   else if (!c.loaded_teacher.empty())
