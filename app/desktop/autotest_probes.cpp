@@ -1,9 +1,10 @@
 // AutoTest, the engine's probes in the app: the probe panels fed by a real generation (checked
 // against the probes' invariants and the model's own greedy choices), a teacher-student pair turn
 // (divergence timeline, per-layer strip, KL-tinted chat tokens with their tooltip, kept when the
-// conversation is reopened from the store), and a Hugging
+// conversation is reopened from the store, and exported as Markdown), and a Hugging
 // Face folder opened as the model.
 #include <QDir>
+#include <QFile>
 #include <QGuiApplication>
 #include <QHelpEvent>
 #include <QJsonArray>
@@ -152,6 +153,13 @@ void AutoTest::run_pair() {
   const size_t marks = row >= 0 ? conv->entry(row).marks.size() : 0;
   report_["pair_marked_tokens"] = qint64(marks);
   check(marks > 0, QString("the reply's tokens are marked with their divergence (%1)").arg(marks));
+  // File > Export conversation as Markdown, without the dialog: the stored reply and its summary.
+  const QString md_path = o_.out_dir + "/conversation_pair.md";
+  const QString md_error = w_.exportConversation(w_.chat().currentConversation(), md_path);
+  QFile md_file(md_path);
+  const QString md = md_error.isEmpty() && md_file.open(QIODevice::ReadOnly) ? QString::fromUtf8(md_file.readAll()) : QString();
+  check(md.contains("## Assistant (teacher; student read along)") && md.contains("> **Divergence** vs `"),
+        "conversation exported as Markdown with its divergence summary " + (md_error.isEmpty() ? md_path : md_error));
 
   // Screenshots: divergence timeline, attention teacher | student | difference, the tinted chat.
   ImGuiWindow* ex = w_.explorer();

@@ -7,6 +7,7 @@
 #include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -22,6 +23,7 @@
 
 #include "app/desktop/app_settings.h"
 #include "app/desktop/chat/chat_panel.h"
+#include "app/desktop/chat/conversation_export.h"
 #include "app/desktop/chat/prompt_edit.h"
 #include "app/desktop/chat/sampling_panel.h"
 #include "app/desktop/chat/sidebar.h"
@@ -113,6 +115,7 @@ void MainWindow::build_docks() {
   connect(sidebar_, &ConversationSidebar::newRequested, controller_.get(), &ChatController::newConversation);
   connect(sidebar_, &ConversationSidebar::renameRequested, controller_.get(), &ChatController::renameConversation);
   connect(sidebar_, &ConversationSidebar::deleteRequested, controller_.get(), &ChatController::deleteConversation);
+  connect(sidebar_, &ConversationSidebar::exportRequested, this, &MainWindow::export_conversation);
   connect(sampling_, &SamplingPanel::changed, this, [this] { controller_->setSettings(sampling_->settings()); });
   controller_->setSettings(sampling_->settings());
   connect(controller_.get(), &ChatController::conversationOpened, this, [this](qint64 id, const QString& system) {
@@ -146,6 +149,8 @@ void MainWindow::build_menus() {
     QString d = QFileDialog::getExistingDirectory(this, tr("Folder for PNG/CSV/JSON exports"), export_dir());
     if (!d.isEmpty()) set_export_dir(d);
   });
+  file->addAction(tr("Export &conversation as Markdown..."), this,
+                  [this] { export_conversation(controller_->currentConversation()); });
   file->addSeparator();
   QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);
@@ -430,6 +435,26 @@ void MainWindow::show_error(const QString& what, const QString& message) {
   box->setAttribute(Qt::WA_DeleteOnClose);
   box->setModal(false);  // never a nested event loop
   box->show();
+}
+
+void MainWindow::export_conversation(qint64 id) {
+  const QString what = tr("Export conversation");
+  if (!id)
+    return show_error(what, tr("No stored conversation is open: send a message first, or open one from the "
+                               "Conversations list (its context menu exports it too)."));
+  auto c = store_.get(id);
+  if (!c) return;  // the store reported why
+  QDir().mkpath(export_dir());
+  const QString path = QFileDialog::getSaveFileName(
+      this, tr("Export conversation as Markdown"), defaultMarkdownPath(export_dir(), QString::fromStdString(c->title)),
+      tr("Markdown (*.md)"));
+  if (path.isEmpty()) return;
+  if (QString error = exportConversation(id, path); !error.isEmpty()) return show_error(what, error);
+  statusBar()->showMessage(tr("Exported %1").arg(path), 8000);
+}
+
+QString MainWindow::exportConversation(qint64 id, const QString& path) {
+  return exportConversationMarkdown(store_, id, path, controller_->teacherPath());
 }
 
 // [SECTION] files ---------------------------------------------------------------------------------

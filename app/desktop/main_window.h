@@ -59,6 +59,8 @@ class MainWindow : public QMainWindow {
   void openModel(const QString& path);
   void openStudent(const QString& path);  // beside the teacher; Chat > Mode chooses who answers
   void setChatMode(ChatMode mode);
+  // Writes stored conversation `id` as Markdown to `path` (no dialog). Returns "" or the error.
+  QString exportConversation(qint64 id, const QString& path);
   bool studentLoaded() const { return student_loaded_; }
   void showExplorerPanel(int panel);
   TeachingFeatures& teaching() { return *teaching_; }  // compare students, guided tour, presentation mode
@@ -91,6 +93,7 @@ class MainWindow : public QMainWindow {
   void ask_open_hf();
   void ask_open_student(bool folder);
   void choose_device();
+  void export_conversation(qint64 id);  // File > Export conversation as Markdown (0: none open)
   void show_error(const QString& what, const QString& message);
   void refresh_recent();
   void shutdown();

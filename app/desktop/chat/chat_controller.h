@@ -46,6 +46,7 @@ class ChatController : public QObject {
   // The model files loaded now (from the window's reports; "" : none), recorded with pair turns.
   void setTeacherPath(const QString& path) { teacher_path_ = path; }
   void setStudentPath(const QString& path) { student_path_ = path; }
+  QString teacherPath() const { return teacher_path_; }
 
  public slots:
   bool send(const QString& text);  // false when busy, empty or no model

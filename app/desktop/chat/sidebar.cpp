@@ -5,6 +5,7 @@
 #include <QInputDialog>
 #include <QLineEdit>
 #include <QListView>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QVBoxLayout>
@@ -33,6 +34,15 @@ ConversationSidebar::ConversationSidebar(QWidget* parent) : QWidget(parent) {
 
   connect(search_, &QLineEdit::textChanged, this, &ConversationSidebar::searchChanged);
   connect(list_, &QListView::clicked, this, [this](const QModelIndex& i) { emit conversationActivated(model_->idAt(i.row())); });
+  list_->setContextMenuPolicy(Qt::CustomContextMenu);
+  connect(list_, &QListView::customContextMenuRequested, this, [this](const QPoint& at) {
+    const QModelIndex i = list_->indexAt(at);
+    if (!i.isValid() || !model_) return;
+    const int64_t id = model_->idAt(i.row());
+    QMenu menu(this);
+    menu.addAction(tr("Export as &Markdown..."), this, [this, id] { emit exportRequested(id); });
+    menu.exec(list_->viewport()->mapToGlobal(at));
+  });
   connect(add, &QPushButton::clicked, this, &ConversationSidebar::newRequested);
   connect(rename, &QPushButton::clicked, this, [this] {
     const int64_t id = currentId();

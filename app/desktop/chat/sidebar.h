@@ -1,4 +1,5 @@
-// ConversationSidebar: search box, the list of conversations, and New / Rename / Delete.
+// ConversationSidebar: search box, the list of conversations, and New / Rename / Delete; a
+// conversation's context menu offers Export as Markdown.
 #pragma once
 #include <QWidget>
 
@@ -22,6 +23,7 @@ class ConversationSidebar : public QWidget {
   void newRequested();
   void renameRequested(qint64 id, const QString& title);
   void deleteRequested(qint64 id);
+  void exportRequested(qint64 id);
 
  private:
   int64_t currentId() const;
