@@ -282,11 +282,10 @@ TEST_F(CaptureRing, FiftyReplayedStepsParseBackToTheReference) {
   srec.wait();
   check_oldest();
 
-  std::vector<uint32_t> words;
-  EXPECT_FALSE(sring.read(kSteps - kFrames, words)) << "overwritten by a later step";
-  EXPECT_TRUE(sring.read(kSteps - kFrames + 1, words));
-  EXPECT_FALSE(sring.read(kSteps + 1, words)) << "not written yet";
-  EXPECT_FALSE(sring.read(0, words));
+  EXPECT_FALSE(sring.frame(kSteps - kFrames)) << "overwritten by a later step";
+  EXPECT_TRUE(sring.frame(kSteps - kFrames + 1));
+  EXPECT_FALSE(sring.frame(kSteps + 1)) << "not written yet";
+  EXPECT_FALSE(sring.frame(0));
   auto tframe = tring.frame(kSteps);  // the teacher's frames parse too (rows only)
   ASSERT_TRUE(tframe);
   EXPECT_EQ(tframe->maps.size(), kCaptured.size() * kHeads);

@@ -15,6 +15,7 @@
 #include "model/hybrid_config.h"
 #include "model/model_source.h"
 #include "model/synthetic.h"
+#include "support/distill_fixture.h"
 #include "support/files.h"
 #include "support/gpu.h"
 #include "train/checkpoint.h"
@@ -26,6 +27,7 @@ namespace ds {
 namespace {
 
 namespace fs = std::filesystem;
+using test::plan_of;
 
 struct Models {
   test::TempDir dir;
@@ -227,26 +229,7 @@ TEST(TrainLora, LowersKlBaseFrozenMergeIsExact) {
 
 // ---- plans -------------------------------------------------------------------------------------------------
 
-train::DistillPlan plan_of(const std::string& json) {
-  const JsonDocument d{"plan.json", parse_json(json, "plan.json")};
-  train::DistillPlan p = train::parse_distill_plan(d, "");
-  p.json = json;
-  return p;
-}
-
-struct Tiny {
-  test::TempDir dir;
-  std::string teacher, corpus;
-  Tiny() {
-    teacher = (dir / "teacher.gguf");
-    ModelConfig c = llama_like(3, 32, 4, 2, 64, 300);
-    c.context_train = 256;
-    write_synthetic_model(teacher, {c, DType::F32, 5, 0.1f});
-    corpus = (dir / "corpus.txt");
-    std::ofstream f(corpus);
-    for (int i = 0; i < 60; ++i)
-      f << "In the beginning " << i << " was the word, and the word was " << i * 7 << ".\n\n";
-  }
+struct Tiny : test::TinyDistillTeacher {
   std::string plan(const std::string& stages) const {
     return R"({"data": {"corpus": ")" + corpus + R"(", "validation_fraction": 0.2},
       "train": {"seq_len": 16, "batch_seqs": 2}, "eval": {"sequences": 4, "decode_tokens": 0},

@@ -61,17 +61,9 @@ const uint8_t* Ring::slot(uint32_t seq) const {
   return host_frames() + uint64_t((seq - 1) % n_frames_) * layout_.frame_bytes();
 }
 
-bool Ring::read(uint32_t seq, std::vector<uint32_t>& words) const {
-  const uint8_t* base = slot(seq);
-  if (!base || !header_is(base, seq)) return false;
-  words.resize(layout_.frame_words);
-  std::memcpy(words.data(), base, layout_.frame_bytes());
-  return header_is(base, seq) && words[HdrSeq] == seq;
-}
-
 // Parsed in place from the mapped memory (no copy of the whole frame first: at long contexts a frame is
 // megabytes of attention rows, and the copy was half of the host's cost per token); the header is checked
-// again afterwards, so a frame overwritten while being parsed is dropped, as read() does.
+// again afterwards, so a frame overwritten while being parsed is dropped.
 std::optional<Frame> Ring::frame(uint32_t seq) const {
   const uint8_t* base = slot(seq);
   if (!base || !header_is(base, seq)) return std::nullopt;

@@ -48,10 +48,9 @@ class Ring {
   void record_header(vk::Recorder& rec, const Tensor& step, const Tensor& ids) const;
   void record_publish(vk::Recorder& rec) const;
 
-  // After step `seq` completed: copies its frame into `words`; false when the frame was overwritten
-  // (seq is n_frames or more behind) or never written. Checks the header before and after the copy.
-  bool read(uint32_t seq, std::vector<uint32_t>& words) const;
-  std::optional<Frame> frame(uint32_t seq) const;  // parse_frame in place, same checks as read()
+  // After step `seq` completed: its frame, parsed in place from host-visible memory; nullopt when it was
+  // overwritten (seq is n_frames or more behind) or never written. Checks the header before and after.
+  std::optional<Frame> frame(uint32_t seq) const;
 
  private:
   const uint8_t* host_frames() const;
