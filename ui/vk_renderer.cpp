@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "distilscope/queue_turns.h"
 #include "vk/check.h"
 #include "vk/handle.h"
 
@@ -333,6 +334,12 @@ bool ImGuiVulkanRenderer::ready() const {
 std::string ImGuiVulkanRenderer::present_mode_name() const { return present_mode_str(s_->mode); }
 uint32_t ImGuiVulkanRenderer::image_count() const { return s_->chain ? uint32_t(s_->chain->images.size()) : 0; }
 uint64_t ImGuiVulkanRenderer::frames_presented() const { return s_->presented; }
+bool ImGuiVulkanRenderer::has_unpresented_frame() const { return s_->pending; }
+bool ImGuiVulkanRenderer::claim_turn() { return s_->t.turns ? s_->t.turns->claim() : true; }
+bool ImGuiVulkanRenderer::claimed() const { return s_->t.turns && s_->t.turns->claimed(); }
+void ImGuiVulkanRenderer::release_turn() {
+  if (s_->t.turns) s_->t.turns->release();
+}
 uint64_t ImGuiVulkanRenderer::frames_skipped() const { return s_->skipped; }
 
 // [SECTION] readback ------------------------------------------------------------------------------
@@ -581,6 +588,7 @@ bool ImGuiVulkanRenderer::render(ImDrawData* data, FrameImage* readback) {
   } else if (readback) {
     *readback = {};
   }
+  release_turn();  // the queue work of this frame is submitted; acquiring the next image needs no turn
   if (!read) acquire_ahead(s);  // overlaps this frame's rasterization
   return true;
 }

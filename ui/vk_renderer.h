@@ -17,6 +17,10 @@
 
 struct ImDrawData;
 
+namespace ds {
+class QueueTurns;
+}
+
 namespace ds::ui {
 
 struct VulkanTarget {
@@ -26,6 +30,8 @@ struct VulkanTarget {
   VkQueue queue = VK_NULL_HANDLE;
   uint32_t queue_family = 0;
   std::mutex* queue_mutex = nullptr;  // the engine's Device::queue_mutex()
+  // When the queue is shared with the engine: frames claim a turn (distilscope/queue_turns.h), else null.
+  QueueTurns* turns = nullptr;
 };
 
 // A copy of a presented frame, RGBA8, rows top to bottom.
@@ -53,6 +59,14 @@ class ImGuiVulkanRenderer {
   // Presents the frame submitted last if the GPU has finished it (never waits); for ticks that
   // draw nothing new. Returns whether a frame was presented.
   bool present_ready();
+  // A frame submitted and not yet presented.
+  bool has_unpresented_frame() const;
+  // Turns at a queue shared with the engine (VulkanTarget::turns; always true/no-op without one):
+  // claim_turn() before render() or present_ready(); false means engine work is still in flight (the
+  // claim stays: the engine submits nothing new), so try again shortly. release_turn() afterwards.
+  bool claim_turn();
+  void release_turn();
+  bool claimed() const;  // this renderer holds a claim (a frame waits for its turn)
 
   std::string present_mode_name() const;
   uint32_t image_count() const;

@@ -15,6 +15,7 @@
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QMap>
 #include <QSet>
 #include <QThread>
 #include <QTimer>
@@ -43,11 +44,28 @@ double process_cpu_ms() {
   return (fields[11].toDouble() + fields[12].toDouble()) * 1000.0 / double(sysconf(_SC_CLK_TCK));  // utime + stime
 }
 
+// CPU time per thread of this process (name, ms) by thread id: where a frame's time goes.
+QMap<QString, QPair<QString, double>> thread_cpu_ms() {
+  QMap<QString, QPair<QString, double>> out;
+  for (const QString& tid : QDir("/proc/self/task").entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+    QFile f("/proc/self/task/" + tid + "/stat");
+    if (!f.open(QIODevice::ReadOnly)) continue;
+    const QString stat = QString(f.readAll());
+    const int open = stat.indexOf('('), close = stat.lastIndexOf(')');
+    const QStringList fields = stat.mid(close + 2).split(' ');
+    if (open < 0 || fields.size() < 13) continue;
+    out[tid] = {stat.mid(open + 1, close - open - 1),
+                (fields[11].toDouble() + fields[12].toDouble()) * 1000.0 / double(sysconf(_SC_CLK_TCK))};
+  }
+  return out;
+}
+
 struct Costs {
   ImGuiWindow::FrameStats frames;
   double cpu_ms = 0;
+  QMap<QString, QPair<QString, double>> threads;
 };
-Costs costs_now(ImGuiWindow* ex) { return {ex->frameStats(), process_cpu_ms()}; }
+Costs costs_now(ImGuiWindow* ex) { return {ex->frameStats(), process_cpu_ms(), thread_cpu_ms()}; }
 
 // Frame costs between two readings, for the report. CPU per frame (the whole process while it
 // draws, which includes the engine when generating) does not depend on other processes' load.
@@ -62,6 +80,15 @@ QJsonObject frame_costs(const Costs& ca, const Costs& cb, double ms) {
   o["record_submit_present_ms_per_frame"] = (b.render_ms - a.render_ms) / n;
   o["ticks_gpu_still_busy"] = qint64(b.busy_ticks - a.busy_ticks);
   o["ticks_unchanged"] = qint64(b.unchanged - a.unchanged);
+  o["ticks_waiting_for_engine_turn"] = qint64(b.turn_waits - a.turn_waits);
+  o["ticks_paced_for_engine"] = qint64(b.paced - a.paced);
+  QJsonObject threads;  // CPU ms per second of wall time, by thread name (summed over threads of one name)
+  for (auto it = cb.threads.begin(); it != cb.threads.end(); ++it) {
+    const double before = ca.threads.contains(it.key()) ? ca.threads[it.key()].second : 0.0;
+    const double per_s = (it.value().second - before) * 1000.0 / ms;
+    if (per_s >= 1.0) threads[it.value().first] = threads[it.value().first].toDouble() + per_s;
+  }
+  o["thread_cpu_ms_per_s"] = threads;
   o["acquire_ms_per_frame"] = (b.acquire_ms - a.acquire_ms) / n;
   o["record_ms_per_frame"] = (b.record_ms - a.record_ms) / n;
   o["submit_ms_per_frame"] = (b.submit_ms - a.submit_ms) / n;

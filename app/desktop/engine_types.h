@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "distilscope/queue_turns.h"
 #include "distilscope/sampling.h"
 #include "distilscope/snapshots.h"
 #include "text/chat_template.h"
@@ -35,6 +36,7 @@ struct VulkanShare {
   uint32_t queue_family = 0;
   std::mutex* queue_mutex = nullptr;
   bool separate_queue = false;  // the UI has its own queue (else it shares the engine's)
+  QueueTurns* turns = nullptr;  // shared queue: turns between engine steps and frames (else null)
   QStringList instance_extensions;
 };
 

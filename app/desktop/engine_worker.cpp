@@ -115,6 +115,12 @@ void EngineWorker::openDevice(const QString& select, bool presentation) {
     share.queue_family = device_->queue_family();
     share.queue_mutex = &device_->ui_queue_mutex();
     share.separate_queue = device_->ui_queue() != device_->queue();
+    // One queue for both (lavapipe): frames take turns with engine submissions (DS_QUEUE_TURNS=0: off).
+    const char* turns_env = std::getenv("DS_QUEUE_TURNS");
+    if (!share.separate_queue && !(turns_env && std::string(turns_env) == "0")) {
+      device_->queue_turns().set_enabled(true);
+      share.turns = &device_->queue_turns();
+    }
     for (const auto& e : device_->instance_extensions()) share.instance_extensions << q(e);
     emit deviceOpened(r, share);
     emit_stats(false, 0);

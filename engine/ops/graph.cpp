@@ -188,4 +188,8 @@ void Graph::record(vk::Recorder& rec) const {
   for (const auto& n : nodes_) record_node(rec, n);
 }
 
+void Graph::record(vk::Recorder& rec, size_t first, size_t last) const {
+  for (size_t i = first; i < std::min(last, nodes_.size()); ++i) record_node(rec, nodes_[i]);
+}
+
 }  // namespace ds

@@ -89,6 +89,7 @@ class Graph {
   // Index of the last node whose output has this name, or -1.
   int find(const std::string& name) const;
   void record(vk::Recorder& rec) const;
+  void record(vk::Recorder& rec, size_t first, size_t last) const;  // nodes [first, last)
   static void record_node(vk::Recorder& rec, const OpNode& n);
 
  private:

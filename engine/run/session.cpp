@@ -88,6 +88,7 @@ void Session::zero_states() {
 Session::~Session() {
   // Recordings wait for their pending submits before freeing the command buffers.
   decode_rec_.reset();
+  decode_lead_.clear();
   batch_rec_.reset();
 }
 
@@ -266,10 +267,22 @@ int32_t Session::run_decode(int32_t token, bool sample) {
     decode_->small_layers = small_layers_ && !probes_;  // probes need the per-op tensors
     Graph g = build_llama_graph(model_.config(), model_.weights(), *decode_);
     if (probes_) g = probe::insert_captures(g, *probes_->decode, probes_->links, probes_->history.get());
+    const size_t n_nodes = g.nodes().size(), chunks = size_t(decode_chunks());
+    auto chunk_start = [&](size_t i) { return n_nodes * i / chunks; };
+    decode_lead_.resize(chunks - 1);
+    for (size_t i = 0; i + 1 < chunks; ++i) {
+      if (!decode_lead_[i]) decode_lead_[i] = std::make_unique<vk::Recording>(model_.device());
+      decode_lead_[i]->begin();
+      vk::Recorder lead(model_.device(), decode_lead_[i]->cmd());
+      if (i > 0) lead.barrier();  // after the chunks submitted before it (submission order)
+      g.record(lead, chunk_start(i), chunk_start(i + 1));
+      decode_lead_[i]->end();
+    }
     decode_rec_->begin();
     if (decode_prof_) decode_prof_->reset(decode_rec_->cmd(), uint32_t(g.nodes().size() + 16));
     vk::Recorder rec(model_.device(), decode_rec_->cmd(), decode_prof_.get());
-    g.record(rec);
+    if (chunks > 1) rec.barrier();
+    g.record(rec, chunk_start(chunks - 1), n_nodes);
     if (sampler) {
       rec.barrier();
       sampler->record(rec, decode_->logits);
@@ -283,12 +296,29 @@ int32_t Session::run_decode(int32_t token, bool sample) {
   write_inputs(*decode_, one);
   if (sampler) sampler->prepare_step();
   if (probes_) probes_->pending.push_back({probes_->decode->ring().begin_step(), nullptr});
-  decode_rec_->submit_and_wait();
+  submit_decode();
   n_past_ += 1;
   last_ = decode_.get();
   last_rows_ = 1;
   last_prof_ = decode_prof_.get();
   return sampler ? sampler->token() : -1;
+}
+
+// Chunks of a decode step: 1 (one submit) unless a UI takes turns at this queue; DS_DECODE_CHUNKS overrides
+// the default of 6 there. Profiling keeps one chunk (its timestamps live in one command buffer).
+int Session::decode_chunks() const {
+  Device& dev = model_.device();
+  if (!dev.queue_turns().enabled() || decode_prof_) return 1;
+  const char* env = std::getenv("DS_DECODE_CHUNKS");
+  return std::clamp(env && *env ? std::atoi(env) : 6, 1, 64);
+}
+
+// Submits the chunks one after the other, each waited for before the next, so a frame that claims the
+// queue meanwhile (QueueTurns) draws after at most one chunk and this step goes on after it. (lavapipe runs
+// a submit's work when its fence is waited for, so waiting per chunk costs next to nothing there.)
+void Session::submit_decode() {
+  for (auto& lead : decode_lead_) lead->submit_and_wait();
+  decode_rec_->submit_and_wait();
 }
 
 int32_t Session::prefill(std::span<const int32_t> tokens, bool sample) {
@@ -330,6 +360,7 @@ std::vector<float> Session::logits() const {
 void Session::set_capture_plan(const probe::CapturePlan* plan, const probe::CaptureLinks* links,
                                uint32_t ring_frames) {
   decode_rec_->wait();  // the old rings may still be in use by a pending decode submit
+  for (auto& r : decode_lead_) r->wait();
   decode_recorded_ = false;
   probes_.reset();
   if (!plan) return;

@@ -27,6 +27,7 @@ Recording::~Recording() {
   if (pending_) {
     VkFence f = fence_;
     vkWaitForFences(dev_.handle(), 1, &f, VK_TRUE, UINT64_MAX);
+    dev_.queue_turns().after_complete();
   }
   std::lock_guard<std::mutex> lock(dev_.pool_mutex());
   vkFreeCommandBuffers(dev_.handle(), dev_.command_pool(), 1, &cmd_);
@@ -56,8 +57,11 @@ void Recording::submit() {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cmd_;
+  dev_.queue_turns().before_submit();  // a UI sharing the queue may hold the next turn
   std::lock_guard<std::mutex> lock(dev_.queue_mutex());
-  VK_CHECK(vkQueueSubmit(dev_.queue(), 1, &si, f));
+  VkResult r = vkQueueSubmit(dev_.queue(), 1, &si, f);
+  if (r != VK_SUCCESS) dev_.queue_turns().after_complete();
+  VK_CHECK(r);
   pending_ = true;
 }
 
@@ -66,6 +70,7 @@ void Recording::wait() {
   VkFence f = fence_;
   VkResult r = vkWaitForFences(dev_.handle(), 1, &f, VK_TRUE, UINT64_MAX);
   pending_ = false;
+  dev_.queue_turns().after_complete();
   if (r == VK_ERROR_DEVICE_LOST) fail("[vk] device lost on ", dev_.info().name, " while waiting for a submit");
   VK_CHECK(r);
 }

@@ -17,6 +17,9 @@
 
 #include <algorithm>
 #include <cfloat>
+#include <cmath>
+#include <chrono>
+#include <cstdio>
 
 #include "app/desktop/app_settings.h"
 #include "app/desktop/explorer/explorer_data.h"
@@ -28,6 +31,9 @@ namespace ds::app {
 
 namespace {
 constexpr float k_font_px = 15.0f;
+// Frame rate while the engine works on a queue shared with it (lavapipe): above the 30 the app promises,
+// with the rest of the queue left to the engine.
+constexpr double k_shared_fps = 36.0;
 }  // namespace
 
 // [SECTION] lifetime ------------------------------------------------------------------------------
@@ -69,6 +75,10 @@ ImGuiWindow::~ImGuiWindow() {
 void ImGuiWindow::releaseRenderer() {
   timer_.stop();
   if (!renderer_) return;
+  if (share_.turns) {
+    share_.turns->set_idle_callback(nullptr);
+    renderer_->release_turn();
+  }
   ImGui::SetCurrentContext(ctx_);
   renderer_.reset();  // waits for the queue, shuts the ImGui backend down
 }
@@ -86,6 +96,9 @@ void ImGuiWindow::init_renderer() {
     t.queue = VkQueue(share_.queue);
     t.queue_family = share_.queue_family;
     t.queue_mutex = share_.queue_mutex;
+    t.turns = share_.turns;
+    if (share_.turns)  // the engine's last step in flight finished while a frame waits for its turn
+      share_.turns->set_idle_callback([this] { QMetaObject::invokeMethod(this, [this] { frame(); }, Qt::QueuedConnection); });
     const qreal dpr = devicePixelRatio();
     renderer_ = std::make_unique<ui::ImGuiVulkanRenderer>(t, surface, uint32_t(width() * dpr), uint32_t(height() * dpr));
     timer_.start();
@@ -154,17 +167,20 @@ QString ImGuiWindow::presentMode() const {
 }
 
 // [SECTION] frame ---------------------------------------------------------------------------------
+void ImGuiWindow::retry_soon() {
+  if (retry_pending_) return;
+  retry_pending_ = true;
+  QTimer::singleShot(2, this, [this] {
+    retry_pending_ = false;
+    frame();
+  });
+}
+
 void ImGuiWindow::frame() {
   if (!renderer_ || !isExposed()) return;
   if (!renderer_->ready()) {  // the previous frame is still on the GPU: look again shortly, never wait
     ++stats_.busy_ticks;
-    if (!retry_pending_) {
-      retry_pending_ = true;
-      QTimer::singleShot(2, this, [this] {
-        retry_pending_ = false;
-        frame();
-      });
-    }
+    retry_soon();
     return;
   }
   const double t_begin = double(clock_.nsecsElapsed()) * 1e-6;
@@ -205,14 +221,41 @@ void ImGuiWindow::frame() {
   const uint64_t hash = ui::hash_draw_data(ImGui::GetDrawData());
   if (!read && hash == shown_hash_) {
     ++stats_.unchanged;
-    renderer_->present_ready();
+    if (renderer_->has_unpresented_frame()) {  // show the last frame once the queue is ours
+      if (!renderer_->claim_turn()) return retry_soon();
+      renderer_->present_ready();
+      renderer_->release_turn();
+    }
     return;
+  }
+  // On a queue shared with the engine, draw only when no engine step is in flight (the claim keeps
+  // new ones back meanwhile), so neither this frame nor its present waits behind engine work; while
+  // the engine is busy, at most k_shared_fps frames a second, leaving it the rest of the queue.
+  if (share_.turns && !read && share_.turns->engine_busy(std::chrono::milliseconds(100)) && !renderer_->claimed()) {
+    const double wait_ms = 1000.0 / k_shared_fps - (t_begin - last_frame_ms_);
+    if (wait_ms > 0.5) {
+      ++stats_.paced;
+      if (!retry_pending_) {
+        retry_pending_ = true;
+        QTimer::singleShot(int(std::ceil(wait_ms)), this, [this] {
+          retry_pending_ = false;
+          frame();
+        });
+      }
+      return;
+    }
+  }
+  if (!renderer_->claim_turn()) {
+    ++stats_.turn_waits;
+    return retry_soon();
   }
   ui::FrameImage image;
   try {
     const bool drawn = renderer_->render(ImGui::GetDrawData(), read ? &image : nullptr);
+    renderer_->release_turn();
     stats_.render_ms += double(clock_.nsecsElapsed()) * 1e-6 - t_built;
     if (!drawn) return;
+    last_frame_ms_ = t_begin;
     ++stats_.frames;
     shown_hash_ = hash;
   } catch (const std::exception& e) {

@@ -50,6 +50,8 @@ class ImGuiWindow : public QWindow {
     double gpu_ms = 0;  // submit -> finished on the device (rasterization on lavapipe)
     uint64_t frames = 0, busy_ticks = 0;
     uint64_t unchanged = 0;  // ticks whose frame was identical to the one on screen (not drawn)
+    uint64_t turn_waits = 0;  // ticks that waited for an engine step to finish (queue shared with it)
+    uint64_t paced = 0;       // ticks deferred to keep the frame rate at k_shared_fps while the engine works
   };
   FrameStats frameStats() const;
   uint64_t framesPresented() const;
@@ -85,6 +87,7 @@ class ImGuiWindow : public QWindow {
 
  private:
   void frame();
+  void retry_soon();  // frame() again in ~2 ms (once)
   void apply_scale();
   void init_renderer();
   void handle_export(const ui::FrameImage* image);
@@ -111,6 +114,7 @@ class ImGuiWindow : public QWindow {
   std::optional<ui::ExportKind> export_kind_;
   FrameStats stats_;
   bool retry_pending_ = false;
+  double last_frame_ms_ = -1e9;  // when the last drawn frame was begun (clock_)
   uint64_t shown_hash_ = 0;  // draw data of the frame last submitted (0: none / must redraw)
 };
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "distilscope/queue_turns.h"
+
 namespace ds {
 
 namespace vk {
@@ -82,6 +84,9 @@ class Device {
   // family when the device offers one (then UI frames never wait behind engine work), else queue().
   VkQueue ui_queue() const { return ui_queue_; }
   std::mutex& ui_queue_mutex() { return ui_queue_ == queue_ ? queue_mutex_ : ui_queue_mutex_; }
+  // Turns at the queue between engine submissions and a UI's frames; enabled when the UI has to share
+  // the engine's queue (ui_queue() == queue()), see queue_turns.h.
+  QueueTurns& queue_turns() { return queue_turns_; }
   const VkPhysicalDeviceProperties& props() const { return props_; }
   const VkPhysicalDeviceMemoryProperties& mem_props() const { return mem_props_; }
   uint32_t subgroup_size() const { return subgroup_size_; }
@@ -120,6 +125,7 @@ class Device {
   bool coopmat_nv_ = false;
   PFN_vkCmdPushDescriptorSetKHR push_descriptor_ = nullptr;
   std::mutex queue_mutex_, ui_queue_mutex_, pool_mutex_;
+  QueueTurns queue_turns_;
   std::atomic<int64_t> allocated_{0};
   std::unique_ptr<vk::PipelineRegistry> pipelines_;
   std::unique_ptr<vk::StagingPool> staging_;

@@ -117,6 +117,11 @@ class Session {
   const ForwardBuffers* last_ = nullptr;          // buffers of the last pass (for logits())
   int last_rows_ = 0;
   std::unique_ptr<vk::Recording> decode_rec_, batch_rec_;
+  // With a UI sharing the queue (Device::queue_turns), the decode step is split into chunks so a frame
+  // can be drawn between them: decode_lead_ holds all chunks but the last (decode_rec_).
+  std::vector<std::unique_ptr<vk::Recording>> decode_lead_;
+  int decode_chunks() const;
+  void submit_decode();
   std::unique_ptr<vk::Profiler> decode_prof_, batch_prof_;
   bool decode_recorded_ = false;
   bool small_layers_ = true;                      // SessionOptions::small_layers (off while probes are on)
