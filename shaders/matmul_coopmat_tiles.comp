@@ -3,9 +3,9 @@
 // y[n, m] = sum_k w[k, n] x[k, m] (+ bias[n]) (+ y[n, m]). 8 subgroups of 32 lanes; the tile shape is
 // a compile-time variant (-D SG_N, TN, TM): SG_N subgroups along n, 8 / SG_N along m, each owning TN x TM
 // accumulators of 16 x 16, so the workgroup tile is BN = SG_N*TN*16 (n) by BM = (8/SG_N)*TM*16 (m).
-// Per K step of 32, every lane first issues its 16-byte global loads of the *next* W and x slices into
-// registers (W dequantized and x converted to F16, 8 halves per uvec4), then multiplies the current
-// slice from shared memory, then writes the registers into the other shared buffer: two buffers, one
+// Per K step of 32, each subgroup multiplies the current slice from shared memory, then every lane writes
+// the slice it loaded one step earlier (16-byte global loads, W dequantized and x converted to F16, 8 halves
+// per uvec4) into the other shared buffer and issues the loads of the slice after that: two buffers, one
 // barrier per K step. Needs K % 32 == 0, subgroups of 32 and 16-byte aligned bindings (host checks).
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
@@ -40,9 +40,13 @@ void load_slice(uint k0, uint n0, uint m0, out uvec4 wr[W_CHUNKS], out uvec4 xr[
   const uint tid = gl_LocalInvocationID.x;
   for (uint i = 0; i < W_CHUNKS; ++i) {
     const uint c = tid + 256 * i, r = c / 4, kk = (c % 4) * 8;
+#if defined(W_F16)
+    wr[i] = n0 + r < p.N ? w_vec[((n0 + r) * p.K + k0 + kk) / 8] : uvec4(0);  // already 8 halves
+#else
     vec4 lo = vec4(0.0), hi = vec4(0.0);
     if (n0 + r < p.N) dequant8((n0 + r) * p.K + k0 + kk, lo, hi);
     wr[i] = pack8(lo, hi);
+#endif
   }
   for (uint i = 0; i < X_CHUNKS; ++i) {
     const uint c = tid + 256 * i, r = c / 4, kk = (c % 4) * 8;
@@ -68,52 +72,95 @@ void store_slice(uint buf, uvec4 wr[W_CHUNKS], uvec4 xr[X_CHUNKS]) {
   }
 }
 
+// Accumulators and fragments are plain variables, not arrays: the NVIDIA compiler kept arrays of
+// cooperative matrices larger than 2 in local memory (on the H200 a 4 x 2 array of accumulators ran at
+// 33 TFLOP/s even with no loads at all, separate variables at ~250). FOR_ACC / FOR_A / FOR_B expand a
+// macro once per accumulator (i along n, j along m) and per A / B fragment.
+#define FRAG16 fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
+#define FRAG32 fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
+#if TN == 2 && TM == 1
+#define FOR_ACC(X) X(0, 0, c00) X(1, 0, c10)
+#elif TN == 2 && TM == 2
+#define FOR_ACC(X) X(0, 0, c00) X(1, 0, c10) X(0, 1, c01) X(1, 1, c11)
+#elif TN == 4 && TM == 2
+#define FOR_ACC(X) X(0, 0, c00) X(1, 0, c10) X(2, 0, c20) X(3, 0, c30) X(0, 1, c01) X(1, 1, c11) X(2, 1, c21) X(3, 1, c31)
+#else
+#error "tile variants: TN x TM = 2x1, 2x2, 4x2"
+#endif
+#if TN == 2
+#define FOR_A(X) X(0, a0) X(1, a1)
+#else
+#define FOR_A(X) X(0, a0) X(1, a1) X(2, a2) X(3, a3)
+#endif
+#if TM == 1
+#define FOR_B(X) X(0, b0)
+#else
+#define FOR_B(X) X(0, b0) X(1, b1)
+#endif
+
+// One 16 x 16 result out through the subgroup's staging area: bias, accumulate and bounds per element.
+void store_result(FRAG32 c, uint n_base, uint m_base) {
+  const uint sg = gl_SubgroupID, lane = gl_SubgroupInvocationID;
+  coopMatStoreNV(c, stage, sg * 256, 16, true);  // stage[m * 16 + n]
+  subgroupMemoryBarrierShared();
+  subgroupBarrier();
+  for (uint e = lane; e < 256; e += 32) {
+    const uint n = n_base + e % 16, m = m_base + e / 16;
+    if (n >= p.N || m >= p.M) continue;
+    float v = stage[sg * 256 + e];
+    if ((p.flags & MATMUL_BIAS) != 0) v += bias[n];
+    const uint dst = m * p.N + n;
+    if ((p.flags & MATMUL_ACCUMULATE) != 0) v += y[dst];
+    y[dst] = v;
+  }
+  subgroupBarrier();
+}
+
 void main() {
   const uint n0 = gl_WorkGroupID.x * BN, m0 = gl_WorkGroupID.y * BM;
   const uint sg = gl_SubgroupID;
   const uint sn = (sg % SG_N) * TN * 16, sm = (sg / SG_N) * TM * 16;
 
-  fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc[TN][TM];
-  for (uint i = 0; i < TN; ++i)
-    for (uint j = 0; j < TM; ++j) acc[i][j] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
+#define DECLARE_ACC(i, j, c) FRAG32 c = FRAG32(0.0);
+  FOR_ACC(DECLARE_ACC)
+#define LOAD_A(i, a) FRAG16 a; coopMatLoadNV(a, ws, abase + (sn + 16 * i) * SA4, SA4, false);  // A(n, k) row-major
+#define LOAD_B(j, b) FRAG16 b; coopMatLoadNV(b, xs, bbase + (sm + 16 * j) * SA4, SA4, true);  // B(k, m) column-major
+#define MMA(i, j, c) c = coopMatMulAddNV(a##i, b##j, c);
 
+  // Slice s + 2 is loaded before the barrier that ends step s and stored after step s + 1's products: the
+  // barrier keeps the compiler from sinking the loads next to their use, so their latency hides behind a
+  // whole step of tensor-core work (loading right before the products and storing right after ran at
+  // 94 TFLOP/s on the H200 for the 128 x 128 tile at 2048 x 8192 x 512).
   uvec4 wr[W_CHUNKS], xr[X_CHUNKS];
   load_slice(0, n0, m0, wr, xr);
   store_slice(0, wr, xr);
+  if (BK < p.K) load_slice(BK, n0, m0, wr, xr);
   barrier();
   uint buf = 0;
+#if defined(PROBE_MMA)
+  {
+    const uint abase = 0, bbase = 0;
+    FOR_A(LOAD_A)
+    FOR_B(LOAD_B)
+    for (uint k0 = 0; k0 < p.K; k0 += 16) { FOR_ACC(MMA) }
+  }
+  if (p.K > 0) return;
+#endif
   for (uint k0 = 0; k0 < p.K; k0 += BK) {
-    const bool more = k0 + BK < p.K;
-    if (more) load_slice(k0 + BK, n0, m0, wr, xr);  // in flight while the tensor cores work
     for (uint kk = 0; kk < BK / 8; kk += 2) {
-      fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a[TN], b[TM];
-      for (uint i = 0; i < TN; ++i)  // A(n, k) row-major
-        coopMatLoadNV(a[i], ws, buf * W_ROWS4 + (sn + 16 * i) * SA4 + kk, SA4, false);
-      for (uint j = 0; j < TM; ++j)  // B(k, m) column-major
-        coopMatLoadNV(b[j], xs, buf * X_ROWS4 + (sm + 16 * j) * SA4 + kk, SA4, true);
-      for (uint i = 0; i < TN; ++i)
-        for (uint j = 0; j < TM; ++j) acc[i][j] = coopMatMulAddNV(a[i], b[j], acc[i][j]);
+      const uint abase = buf * W_ROWS4 + kk, bbase = buf * X_ROWS4 + kk;
+      FOR_A(LOAD_A)
+      FOR_B(LOAD_B)
+      FOR_ACC(MMA)
     }
-    if (more) store_slice(buf ^ 1u, wr, xr);
+#if !defined(PROBE_SMEM)
+    if (k0 + BK < p.K) store_slice(buf ^ 1u, wr, xr);
+    if (k0 + 2 * BK < p.K) load_slice(k0 + 2 * BK, n0, m0, wr, xr);
+#endif
     barrier();
     buf ^= 1u;
   }
 
-  const uint lane = gl_SubgroupInvocationID;
-  for (uint i = 0; i < TN; ++i)
-    for (uint j = 0; j < TM; ++j) {
-      coopMatStoreNV(acc[i][j], stage, sg * 256, 16, true);  // stage[m * 16 + n]
-      subgroupMemoryBarrierShared();
-      subgroupBarrier();
-      for (uint e = lane; e < 256; e += 32) {
-        const uint n = n0 + sn + 16 * i + e % 16, m = m0 + sm + 16 * j + e / 16;
-        if (n >= p.N || m >= p.M) continue;
-        float v = stage[sg * 256 + e];
-        if ((p.flags & MATMUL_BIAS) != 0) v += bias[n];
-        const uint dst = m * p.N + n;
-        if ((p.flags & MATMUL_ACCUMULATE) != 0) v += y[dst];
-        y[dst] = v;
-      }
-      subgroupBarrier();
-    }
+#define STORE(i, j, c) store_result(c, n0 + sn + 16 * i, m0 + sm + 16 * j);
+  FOR_ACC(STORE)
 }
