@@ -182,7 +182,8 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
       rec.dispatch(p, bufs, writes, &pc, div_up(N, 128), div_up(M, 64), 1, label.c_str());
     } else {
       std::string name = std::string("matmul_coopmat_") + coopmat_tile_name(tile) + "_" + variant;
-      if (const char* e = std::getenv("DS_COOPMAT_PROBE")) name += std::string("_probe_") + e;  // PROBE
+      // DS_COOPMAT_PROBE=mma|smem: timing-only variants with wrong results (F16, tiles s and l; docs/performance.md).
+      if (const char* e = std::getenv("DS_COOPMAT_PROBE")) name += std::string("_probe_") + e;
       const uint32_t bn = tile == CoopMatTile::Small ? 64 : 128, bm = tile == CoopMatTile::Large ? 128 : 64;
       rec.dispatch(dev.pipeline(name, 4, sizeof pc), bufs, writes, &pc, div_up(N, bn), div_up(M, bm), 1, name.c_str());
     }
