@@ -4,9 +4,9 @@
 // a compile-time variant (-D SG_N, TN, TM): SG_N subgroups along n, 8 / SG_N along m, each owning TN x TM
 // accumulators of 16 x 16, so the workgroup tile is BN = SG_N*TN*16 (n) by BM = (8/SG_N)*TM*16 (m).
 // Per K step of 32, each subgroup multiplies the current slice from shared memory, then every lane writes
-// the slice it loaded one step earlier (16-byte global loads, W dequantized and x converted to F16, 8 halves
-// per uvec4) into the other shared buffer and issues the loads of the slice after that: two buffers, one
-// barrier per K step. Needs K % 32 == 0, subgroups of 32 and 16-byte aligned bindings (host checks).
+// the next slice, loaded two steps earlier into registers (16-byte global loads, W dequantized and x
+// converted to F16, 8 halves per uvec4), into the other shared buffer and issues the loads of the slice
+// three steps ahead: two shared buffers, two register sets, one barrier per K step. Needs K % 32 == 0, subgroups of 32 and 16-byte aligned bindings (host checks).
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #include "common.glsl"
@@ -127,16 +127,13 @@ void main() {
 #define LOAD_B(j, b) FRAG16 b; coopMatLoadNV(b, xs, bbase + (sm + 16 * j) * SA4, SA4, true);  // B(k, m) column-major
 #define MMA(i, j, c) c = coopMatMulAddNV(a##i, b##j, c);
 
-  // Slice s + 2 is loaded before the barrier that ends step s and stored after step s + 1's products: the
-  // barrier keeps the compiler from sinking the loads next to their use, so their latency hides behind a
-  // whole step of tensor-core work (loading right before the products and storing right after: 94 TFLOP/s
-  // on the H200 for the 128 x 128 tile at 2048 x 8192 x 512; this order: 105).
-  uvec4 wr[W_CHUNKS], xr[X_CHUNKS];
-  load_slice(0, n0, m0, wr, xr);
-  store_slice(0, wr, xr);
-  if (BK < p.K) load_slice(BK, n0, m0, wr, xr);
-  barrier();
-  uint buf = 0;
+#define PRODUCTS(b)                                                     \
+  for (uint kk = 0; kk < BK / 8; kk += 2) {                             \
+    const uint abase = (b) * W_ROWS4 + kk, bbase = (b) * X_ROWS4 + kk;  \
+    FOR_A(LOAD_A)                                                       \
+    FOR_B(LOAD_B)                                                       \
+    FOR_ACC(MMA)                                                        \
+  }
 #if defined(PROBE_MMA)  // timing only: fragments loaded once, the K loop multiplies (wrong results)
   {
     const uint abase = 0, bbase = 0;
@@ -148,20 +145,54 @@ void main() {
 #else
   const uint k_end = p.K;
 #endif
-  for (uint k0 = 0; k0 < k_end; k0 += BK) {
-    for (uint kk = 0; kk < BK / 8; kk += 2) {
-      const uint abase = buf * W_ROWS4 + kk, bbase = buf * X_ROWS4 + kk;
-      FOR_A(LOAD_A)
-      FOR_B(LOAD_B)
-      FOR_ACC(MMA)
-    }
-#if !defined(PROBE_SMEM)
-    if (k0 + BK < p.K) store_slice(buf ^ 1u, wr, xr);
-    if (k0 + 2 * BK < p.K) load_slice(k0 + 2 * BK, n0, m0, wr, xr);
+#if defined(PROBE_SMEM)
+#define STORE_SLICE(b, w, x)
+#define LOAD_SLICE(k, w, x)
+#else
+#define STORE_SLICE(b, w, x) store_slice(b, w, x);
+#define LOAD_SLICE(k, w, x) load_slice(k, n0, m0, w, x);
 #endif
+
+#if defined(PREFETCH_ONE)
+  // Slice s + 2 is loaded before the barrier that ends step s and stored after step s + 1's products: the
+  // barrier keeps the compiler from sinking the loads next to their use, so their latency hides behind a
+  // whole step of tensor-core work (loading right before the products and storing right after: 94 TFLOP/s
+  // on the H200 for the 128 x 128 tile at 2048 x 8192 x 512; this order: 105).
+  uvec4 wr[W_CHUNKS], xr[X_CHUNKS];
+  load_slice(0, n0, m0, wr, xr);
+  store_slice(0, wr, xr);
+  if (BK < p.K) load_slice(BK, n0, m0, wr, xr);
+  barrier();
+  uint buf = 0;
+  for (uint k0 = 0; k0 < k_end; k0 += BK) {
+    PRODUCTS(buf)
+    if (k0 + BK < p.K) STORE_SLICE(buf ^ 1u, wr, xr)
+    if (k0 + 2 * BK < p.K) LOAD_SLICE(k0 + 2 * BK, wr, xr)
     barrier();
     buf ^= 1u;
   }
+#else
+  // Two register sets: slice s + 3 is loaded at the end of step s and stored at the end of step s + 2, so
+  // its loads have two steps of tensor-core work to arrive. Slice j lives in set j % 2 and buffer j % 2;
+  // the loop takes two steps at a time so that both are fixed per step.
+  uvec4 w0[W_CHUNKS], x0[X_CHUNKS], w1[W_CHUNKS], x1[X_CHUNKS];
+  load_slice(0, n0, m0, w0, x0);
+  store_slice(0, w0, x0);
+  if (BK < p.K) load_slice(BK, n0, m0, w1, x1);
+  if (2 * BK < p.K) load_slice(2 * BK, n0, m0, w0, x0);
+  barrier();
+  for (uint k0 = 0; k0 < k_end; k0 += 2 * BK) {
+    PRODUCTS(0)
+    if (k0 + BK < p.K) STORE_SLICE(1, w1, x1)
+    if (k0 + 3 * BK < p.K) LOAD_SLICE(k0 + 3 * BK, w1, x1)
+    barrier();
+    if (k0 + BK >= k_end) break;
+    PRODUCTS(1)
+    if (k0 + 2 * BK < p.K) STORE_SLICE(0, w0, x0)
+    if (k0 + 4 * BK < p.K) LOAD_SLICE(k0 + 4 * BK, w0, x0)
+    barrier();
+  }
+#endif
 
 #define STORE(i, j, c) store_result(c, n0 + sn + 16 * i, m0 + sm + 16 * j);
   FOR_ACC(STORE)
