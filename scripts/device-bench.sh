@@ -2,7 +2,8 @@
 # Benchmarks on a machine with a real GPU (used with the `device` tool on the H200): expects x86-64
 # binaries built here in .devbin/ (static libstdc++, shared libs in .devbin/lib) and the Vulkan
 # loader debs in .gl/. Writes logs to $OUT (or ./bench-out). Usage: scripts/device-bench.sh [what...]
-# what: smoke | models | bench | kernels | hybrid | probes | defaults  (default: smoke models bench kernels)
+# what: smoke | models | bench | kernels | hybrid | probes | defaults | tiles | prefill  (default: smoke models bench kernels)
+# tiles / prefill: the tensor-core matmul kernels per tile, and prefill before/after (docs/performance.md).
 # hybrid: the 1B-shaped teacher against its 50 % / 75 % Mamba and linear students (synth --replace),
 #         decode tokens/s at depths 1k, 8k, 32k and the student/teacher ratios (docs/performance.md).
 set -uo pipefail
@@ -61,6 +62,16 @@ for w in $what; do
       log "default models"
       st=(); for f in assets/models/student-*.gguf; do st+=(--student "$f"); done
       $B/distilscope-cli bench assets/models/teacher.gguf "${st[@]}" --prompt-len 128 -n 128 --depths 512,4096 --reps 3 2>&1 | tee -a "$OUT/summary.txt" ;;
+    tiles)  # tensor-core matmul kernels at the 1B model's prefill shapes (M = 512), every tile
+      for sh in "2048 8192" "2048 2048" "8192 2048" "2048 512"; do set -- $sh
+        log "tensor-core tiles K=$1 N=$2 M=512"
+        $B/ds_bench_matmul --tiles --type f16 --type q8_0 -k $1 -n $2 -m 512 --reps 20 --min-mb 128 2>&1 | grep -vE '^device|^W:' | tee -a "$OUT/summary.txt"
+      done ;;
+    prefill)  # prefill of 512 tokens, the classic tensor-core kernel (before) against the tile choice (after)
+      for t in f16 q8_0; do for tile in classic auto; do
+        log "prefill llama1b-$t DS_COOPMAT_TILE=$tile"
+        DS_COOPMAT_TILE=$tile $B/distilscope-cli bench $M/llama1b-$t.gguf --prompt-len 512 -n 16 --depths 0 --reps 5 2>&1 | grep -i prefill | tee -a "$OUT/summary.txt"
+      done; done ;;
     sweep)
       log "matmul sweep (gate/up-sized weight)"; $B/ds_bench_matmul --sweep 2>&1 | tail -80 | tee -a "$OUT/summary.txt"
       log "matmul sweep (down-sized weight)"; $B/ds_bench_matmul --sweep -k 8192 -n 2048 --type f16 2>&1 | tail -50 | tee -a "$OUT/summary.txt" ;;

@@ -20,6 +20,7 @@ struct MatmulCase {
   MatmulPath path = MatmulPath::Auto;
   bool vector_loads = true;
   ops::MatvecConfig matvec{};
+  ops::CoopMatTile tile = ops::CoopMatTile::Auto;
 };
 
 std::string type_tag(DType t) {
@@ -40,6 +41,7 @@ std::string case_name(const MatmulCase& c) {
     s += "_wg" + std::to_string(c.matvec.workgroup) + "_r" + std::to_string(c.matvec.rows) + "_c" +
          std::to_string(c.matvec.max_cols);
   if (c.matvec.kernel == ops::MatvecKernel::SubgroupRows) s += "_rows_u" + std::to_string(c.matvec.unroll);
+  if (c.tile != ops::CoopMatTile::Auto) s += std::string("_tile_") + ops::coopmat_tile_name(c.tile);
   return s;
 }
 
@@ -82,6 +84,7 @@ CaseResult run_case(const MatmulCase& c) {
   o.path = c.path;
   o.vector_loads = c.vector_loads;
   o.matvec = &c.matvec;
+  o.coopmat_tile = c.tile;
   test::run([&](vk::Recorder& r) { ops::matmul(r, tw, tx, ty, o); });
 
   std::vector<float> wq = download_f32(test::device(), tw);  // the weights as the kernel sees them
@@ -149,6 +152,62 @@ std::vector<MatmulCase> forced_cases() {
 }
 INSTANTIATE_TEST_SUITE_P(Forced, MatmulTest, testing::ValuesIn(forced_cases()),
                          [](const auto& info) { return case_name(info.param); });
+
+// The large-tile tensor-core kernels (skipped where absent), each tile forced: M and N not tile multiples,
+// bias and accumulate, one K step (K = 32), every non-F32 weight type; then the 1B model's prefill shapes
+// (q, k/v, gate/up, down) with the tile Auto picks, and with each tile at the q shape.
+std::vector<MatmulCase> tile_cases() {
+  using ops::CoopMatTile;
+  std::vector<MatmulCase> out;
+  for (CoopMatTile tile : {CoopMatTile::Small, CoopMatTile::Medium, CoopMatTile::Large})
+    for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+      MatmulCase cases[] = {{t, 2048, 300, 70, true, true}, {t, 96, 1001, 130, false, false},
+                            {t, 64, 129, 9, true, false},   {t, 32, 17, 200, false, true},
+                            {t, 256, 128, 128, true, true}};
+      for (MatmulCase c : cases) {
+        c.path = MatmulPath::CoopMat;
+        c.tile = tile;
+        out.push_back(c);
+      }
+    }
+  MatmulCase model[] = {{DType::F16, 2048, 2048, 512, false, false},  {DType::F16, 2048, 512, 512, false, false},
+                        {DType::F16, 2048, 8192, 136, false, false},  {DType::F16, 8192, 2048, 200, false, true},
+                        {DType::Q8_0, 2048, 2048, 512, false, true},  {DType::Q8_0, 2048, 8192, 77, false, false},
+                        {DType::Q8_0, 8192, 2048, 130, false, true}};
+  for (MatmulCase c : model) {
+    c.path = MatmulPath::CoopMat;
+    out.push_back(c);
+  }
+  for (CoopMatTile tile : {CoopMatTile::Classic, CoopMatTile::Small, CoopMatTile::Medium, CoopMatTile::Large}) {
+    MatmulCase c{DType::F16, 2048, 2048, 512, true, true, MatmulPath::CoopMat};
+    c.tile = tile;
+    out.push_back(c);
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(CoopMatTiles, MatmulTest, testing::ValuesIn(tile_cases()),
+                         [](const auto& info) { return case_name(info.param); });
+
+// The tile choice itself (a pure function, so it runs on every device).
+TEST(CoopMatTileChoice, PicksByWorkgroupsAndFallsBackToClassic) {
+  using ops::CoopMatTile;
+  const ops::CoopMatLimits h200{32, 49152};
+  // 1B model, 512 tokens: gate/up (N 8192) has 256 workgroups of 128 x 128; q and down (N 2048) only 64,
+  // so 128 x 64 (128 workgroups); k/v (N 512) has few of any: the smallest tile, most workgroups.
+  EXPECT_EQ(ops::choose_coopmat_tile(2048, 8192, 512, DType::F16, h200), CoopMatTile::Large);
+  EXPECT_EQ(ops::choose_coopmat_tile(2048, 2048, 512, DType::F16, h200), CoopMatTile::Medium);
+  EXPECT_EQ(ops::choose_coopmat_tile(8192, 2048, 512, DType::Q8_0, h200), CoopMatTile::Medium);
+  EXPECT_EQ(ops::choose_coopmat_tile(2048, 512, 512, DType::F16, h200), CoopMatTile::Small);
+  // No tile kernel: K not a multiple of 32, F32 weights, 64-lane subgroups, too little shared memory.
+  EXPECT_EQ(ops::choose_coopmat_tile(2040, 8192, 512, DType::F16, h200), CoopMatTile::Classic);
+  EXPECT_EQ(ops::choose_coopmat_tile(2048, 8192, 512, DType::F32, h200), CoopMatTile::Classic);
+  EXPECT_EQ(ops::choose_coopmat_tile(2048, 8192, 512, DType::F16, {64, 65536}), CoopMatTile::Classic);
+  EXPECT_EQ(ops::choose_coopmat_tile(2048, 8192, 512, DType::F16, {32, 32768}), CoopMatTile::Small);
+  // A forced tile is honoured where it fits, else the classic kernel.
+  EXPECT_EQ(ops::choose_coopmat_tile(2048, 512, 512, DType::F16, h200, CoopMatTile::Large), CoopMatTile::Large);
+  EXPECT_EQ(ops::choose_coopmat_tile(40, 512, 512, DType::F16, h200, CoopMatTile::Large), CoopMatTile::Classic);
+  EXPECT_EQ(ops::choose_coopmat_tile(2048, 512, 512, DType::F16, {32, 40000}, CoopMatTile::Large), CoopMatTile::Classic);
+}
 
 // Mat-vec launch shapes the H200 tuning may pick (workgroup, rows per workgroup, columns at once).
 std::vector<MatmulCase> config_cases() {

@@ -1,6 +1,7 @@
 // matmul dispatch: shape checks, then a mat-vec kernel (shaders/matvec.comp, or matvec_rows.comp for one
-// vector-aligned column) for few columns or
-// the tiled kernel (shaders/matmul.comp) for many; one shader variant per weight type.
+// vector-aligned column) for few columns, a tensor-core kernel (matmul_coopmat*.comp, tile chosen in
+// ops/matmul_coopmat.cpp) for many where the device has them, else the tiled kernel (shaders/matmul.comp);
+// one shader variant per weight type.
 #include "ops/matmul.h"
 
 #include <algorithm>
@@ -55,6 +56,16 @@ bool subgroup_rows_fits(const Device& dev, const MatvecConfig& c, int64_t K, int
            ") and 1..16 rows and unroll");
   const uint64_t shared_bytes = uint64_t((K + 1023) / 1024 * 1024) * 4 + uint64_t(c.workgroup) * 4;
   return shared_bytes <= lim.maxComputeSharedMemorySize;
+}
+
+// The caller's tile, or DS_COOPMAT_TILE (classic|s|m|l) when the caller leaves it to Auto (for benchmarks).
+CoopMatTile requested_coopmat_tile(CoopMatTile t) {
+  const char* e = std::getenv("DS_COOPMAT_TILE");
+  if (t != CoopMatTile::Auto || !e) return t;
+  const std::string v(e);
+  for (CoopMatTile c : {CoopMatTile::Classic, CoopMatTile::Small, CoopMatTile::Medium, CoopMatTile::Large})
+    if (v == coopmat_tile_name(c)) return c;
+  return CoopMatTile::Auto;
 }
 
 }  // namespace
@@ -163,9 +174,19 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
              dev.info().name, " does not offer");
     DS_CHECK(aligned, "[matmul] ", w.name, ": the tensor-core path needs K % 8 == 0 and 16-byte aligned bindings (K=", K, ")");
     DS_CHECK(!o.norm_weight && !o.glu, "[matmul] ", w.name, ": norm/glu fusions exist only on the mat-vec path");
-    auto& p = dev.pipeline(std::string("matmul_coopmat_") + variant, 4, sizeof pc);
-    const std::string label = std::string("matmul_coopmat_") + variant;
-    rec.dispatch(p, bufs, writes, &pc, div_up(N, 128), div_up(M, 64), 1, label.c_str());
+    const CoopMatLimits lim{dev.subgroup_size(), dev.props().limits.maxComputeSharedMemorySize};
+    const CoopMatTile tile = choose_coopmat_tile(K, N, M, w.type, lim, requested_coopmat_tile(o.coopmat_tile));
+    if (tile == CoopMatTile::Classic) {
+      auto& p = dev.pipeline(std::string("matmul_coopmat_") + variant, 4, sizeof pc);
+      const std::string label = std::string("matmul_coopmat_") + variant;
+      rec.dispatch(p, bufs, writes, &pc, div_up(N, 128), div_up(M, 64), 1, label.c_str());
+    } else {
+      std::string name = std::string("matmul_coopmat_") + coopmat_tile_name(tile) + "_" + variant;
+      // DS_COOPMAT_PROBE=mma|smem: timing-only variants with wrong results (F16, tiles s and l; docs/performance.md).
+      if (const char* e = std::getenv("DS_COOPMAT_PROBE")) name += std::string("_probe_") + e;
+      const uint32_t bn = tile == CoopMatTile::Small ? 64 : 128, bm = tile == CoopMatTile::Large ? 128 : 64;
+      rec.dispatch(dev.pipeline(name, 4, sizeof pc), bufs, writes, &pc, div_up(N, bn), div_up(M, bm), 1, name.c_str());
+    }
   } else {
     DS_CHECK(!o.norm_weight && !o.glu, "[matmul] ", w.name, ": norm/glu fusions exist only on the mat-vec path (M=", M,
              " > ", cfg.max_cols, ")");

@@ -44,6 +44,26 @@ MatvecConfig default_matvec_config(const Device& dev);
 // other than F32, vector-aligned K.
 bool uses_coopmat(const Device& dev, const Tensor& w, bool aligned);
 
+// Which tensor-core kernel a CoopMat matmul runs. Classic: shaders/matmul_coopmat.comp (128 x 64 tile,
+// single-buffered, any K % 8 == 0, any weight type). Small / Medium / Large: shaders/matmul_coopmat_tiles.comp
+// with 64 x 64, 128 x 64 or 128 x 128 (n x m) tiles, double-buffered shared memory and register
+// prefetch; they need K % 32 == 0, non-F32 weights, 32-lane subgroups and the tile's shared memory.
+enum class CoopMatTile { Auto, Classic, Small, Medium, Large };
+struct CoopMatLimits {
+  uint32_t subgroup_size = 32;
+  uint32_t max_shared_bytes = 49152;
+};
+// Shared memory a tile kernel needs (bytes), and whether it serves this K and weight type on this device.
+uint32_t coopmat_tile_shared_bytes(CoopMatTile t);
+bool coopmat_tile_fits(CoopMatTile t, int64_t K, DType wtype, const CoopMatLimits& lim);
+// Auto: the largest tile that still gives at least k_coopmat_min_groups workgroups (so the GPU's
+// multiprocessors stay busy), else the tile with the most workgroups; Classic where no tile kernel fits.
+// A requested tile that does not fit falls back to Classic as well. Pure function (tested on any device).
+constexpr int64_t k_coopmat_min_groups = 128;
+CoopMatTile choose_coopmat_tile(int64_t K, int64_t N, int64_t M, DType wtype, const CoopMatLimits& lim,
+                                CoopMatTile requested = CoopMatTile::Auto);
+const char* coopmat_tile_name(CoopMatTile t);  // "classic", "s", "m", "l" ("auto")
+
 struct MatmulOptions {
   Tensor bias;              // F32 [N], optional
   bool accumulate = false;  // y += W·x (+ bias) instead of y = W·x (+ bias)
@@ -60,6 +80,8 @@ struct MatmulOptions {
   // y = W^T x: w [K, N] is read as its transpose, so x is F32 [N, M] and y F32 [K, M] (the backward's
   // dX = W^T dY, see ops/backward/matmul.h). Tiled kernel only (MatmulPath::MatVec is refused).
   bool transpose_w = false;
+  // Tensor-core kernel (CoopMat path); Auto: choose_coopmat_tile, or DS_COOPMAT_TILE=classic|s|m|l.
+  CoopMatTile coopmat_tile = CoopMatTile::Auto;
 };
 
 // w: [K, N] F32|F16|BF16|Q8_0|Q4_0 (row n = K contiguous weights; K % 32 == 0 for Q8_0/Q4_0);

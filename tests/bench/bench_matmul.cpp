@@ -1,6 +1,7 @@
 // ds_bench_matmul: memory bandwidth of the decode mat-vec (y = W x, W of K x N in F16/Q8_0/...),
 // timed with GPU timestamps (vk::Profiler). Several copies of W are cycled so that the L2 cache
-// (50 MB on an H200) cannot serve them. `--sweep` tries mat-vec launch shapes for tuning.
+// (50 MB on an H200) cannot serve them. `--sweep` tries mat-vec launch shapes for tuning; `--tiles`
+// (prefill, M > 8) times every tensor-core kernel (classic, s, m, l, auto) in TFLOP/s instead.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> types{"f16", "q8_0"};
   int K = 2048, N = 8192, M = 1, reps = 64;
   double min_total_mb = 256;
-  bool sweep = false;
+  bool sweep = false, tiles = false;
   std::string device;
   app.add_option("--type", types, "weight types (f32, f16, bf16, q8_0, q4_0)");
   app.add_option("-k", K, "row length K (inner dimension)");
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
   app.add_option("--reps", reps, "dispatches per measurement");
   app.add_option("--min-mb", min_total_mb, "total size of the weight copies cycled through (MB), beyond the L2 cache");
   app.add_flag("--sweep", sweep, "try several mat-vec launch shapes (workgroup, rows, columns)");
+  app.add_flag("--tiles", tiles, "prefill: time each tensor-core kernel (needs M > 8 and VK_NV_cooperative_matrix)");
   app.add_option("--device", device, "device index or name");
   CLI11_PARSE(app, argc, argv);
 
@@ -89,7 +91,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "unknown type %s\n", name.c_str());
         return 1;
       }
-      ds::vk::Arena arena(*dev, "bench", ds::vk::MemoryKind::DeviceLocal, 256ull << 20);
+      const size_t w_bytes = ds::dtype_bytes(*type, size_t(K) * N), y_bytes = size_t(N) * M * 4;
+      const size_t n_copies = std::max<size_t>(1, size_t(min_total_mb * 1e6 / double(w_bytes)) + 1);
+      const size_t arena_bytes = n_copies * (w_bytes + (tiles ? 0 : y_bytes)) + y_bytes + size_t(K) * M * 4;
+      ds::vk::Arena arena(*dev, "bench", ds::vk::MemoryKind::DeviceLocal, std::max<size_t>(256ull << 20, arena_bytes + (64ull << 20)));
       Setup s;
       std::vector<float> wf(size_t(K) * N);
       std::mt19937 rng(1);
@@ -101,7 +106,7 @@ int main(int argc, char** argv) {
       for (size_t c = 0; c < copies; ++c) {
         s.weights.push_back(ds::make_tensor(arena, *type, {K, N, 1, 1}, "w" + std::to_string(c)));
         ds::upload(*dev, s.weights.back(), bytes.data());
-        s.ys.push_back(ds::make_tensor(arena, ds::DType::F32, {N, M, 1, 1}, "y" + std::to_string(c)));
+        if (!tiles || c == 0) s.ys.push_back(ds::make_tensor(arena, ds::DType::F32, {N, M, 1, 1}, "y" + std::to_string(c)));
       }
       std::vector<float> xf(size_t(K) * M);
       for (auto& v : xf) v = dist(rng);
@@ -109,6 +114,25 @@ int main(int argc, char** argv) {
       ds::upload_f32(*dev, s.x, xf);
 
       const double mb = double(bytes.size()) / 1e6;
+      if (tiles) {
+        using ds::ops::CoopMatTile;
+        std::printf("\n%s: K=%d N=%d M=%d, tensor-core kernels, %zu weight copies\n", ds::dtype_name(*type), K, N, M, copies);
+        std::printf("%8s | %10s %9s\n", "tile", "ms", "TFLOP/s");
+        for (CoopMatTile t : {CoopMatTile::Classic, CoopMatTile::Small, CoopMatTile::Medium, CoopMatTile::Large,
+                              CoopMatTile::Auto}) {
+          ds::ops::MatmulOptions o;
+          o.path = ds::ops::MatmulPath::CoopMat;
+          o.coopmat_tile = t;
+          try {
+            time_reps(*dev, s, o, 2, true);
+            const double ms = median(time_reps(*dev, s, o, reps, true));
+            std::printf("%8s | %10.4f %9.1f\n", ds::ops::coopmat_tile_name(t), ms, 2.0 * K * N * M / (ms * 1e9));
+          } catch (const std::exception& e) {
+            std::printf("%8s | skipped: %s\n", ds::ops::coopmat_tile_name(t), e.what());
+          }
+        }
+        continue;
+      }
       std::printf("\n%s: %.2f MB per weight, %zu copies\n", ds::dtype_name(*type), mb, copies);
       std::printf("%7s %9s %5s %5s %6s | %12s %10s | %12s\n", "kernel", "workgroup", "rows", "cols", "unroll",
                   "serial ms", "GB/s", "overlap GB/s");
