@@ -21,7 +21,8 @@ struct RopeStoreFusion {
 
 // qkv = W·x as ops::matmul with `o` (norm_weight and bias allowed, one column, no accumulate), then the q and k
 // heads rotated and k, v stored into the caches at step[0], as ops::rope_store would. qkv: F32
-// [(n_heads + 2 n_kv) head_dim, 1], holding q, k (rotated) and v afterwards.
+// [(n_heads + 2 n_kv) head_dim, 1], holding q rotated and v afterwards (its k rows: rotated by the fused
+// kernel, not by the fallback; attention reads k from the cache).
 void matvec_rope_store(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& qkv, const MatmulOptions& o,
                        const RopeStoreFusion& f);
 
