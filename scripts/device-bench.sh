@@ -2,10 +2,13 @@
 # Benchmarks on a machine with a real GPU (used with the `device` tool on the H200): expects x86-64
 # binaries built here in .devbin/ (static libstdc++, shared libs in .devbin/lib) and the Vulkan
 # loader debs in .gl/. Writes logs to $OUT (or ./bench-out). Usage: scripts/device-bench.sh [what...]
-# what: smoke | models | bench | kernels | hybrid | probes | defaults | tiles | prefill  (default: smoke models bench kernels)
+# what: smoke | models | bench | profile | fusion | kernels | hybrid | probes | defaults | tiles | prefill
+#       (default: smoke models bench kernels)
 # tiles / prefill: the tensor-core matmul kernels per tile, and prefill before/after (docs/performance.md).
 # hybrid: the 1B-shaped teacher against its 50 % / 75 % Mamba and linear students (synth --replace),
 #         decode tokens/s at depths 1k, 8k, 32k and the student/teacher ratios (docs/performance.md).
+# fusion: decode of llama1b-f16 with both decode fusions (ops/matvec_fused.h), without the combine one,
+#         without the rope one, and with neither (DS_NO_DECODE_FUSION), at depths 0, 1k, 8k.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/bench-out}"
@@ -37,6 +40,11 @@ for w in $what; do
       for t in f16 q8_0; do
         log "profile llama1b-$t (timestamps after every dispatch slow it down; see bench for speed)"
         $B/distilscope-cli bench $M/llama1b-$t.gguf --prompt-len 512 -n 16 --depths 0 --reps 1 --profile 2>&1 | grep -vE '^  matvec blk' | head -30 | tee -a "$OUT/summary.txt"
+      done ;;
+    fusion)
+      for off in 0 combine rope 1; do
+        log "bench llama1b-f16 DS_NO_DECODE_FUSION=$off"
+        DS_NO_DECODE_FUSION=$off $B/distilscope-cli bench $M/llama1b-f16.gguf --prompt-len 512 -n 128 --depths 0,1024,8192 --reps 3 2>&1 | grep -E '^decode' | tee -a "$OUT/summary.txt"
       done ;;
     tests)  # correctness on this GPU (no validation layers there)
       for t in $B/ds_test_*; do

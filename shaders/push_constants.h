@@ -51,8 +51,32 @@ struct GetRowsPush {
   uint pad;
 };
 
+// matvec_rows.comp built with FUSED (ops/matvec_fused.h): MatmulPush's fields, then the head layout.
+// ROPE: the output is one token's [q | k | v] (n_heads + 2 n_kv heads of head_dim); each subgroup computes
+// whole RoPE pairs, rotates the q and k rows (angle positions[0] * inv_freq[i], neox or interleaved pairs),
+// writes all rows to y and the k and v rows into the F16 caches at step[0] (positions >= n_ctx: not stored).
+// COMBINE: x is the split-K partials of decode attention ([n_heads][n_chunks][head_dim + 4]) merged into the
+// attention output while x is staged (the work of attention_combine.comp; kv_len = min(step[0] + 1, n_ctx)).
+#define MATMUL_ROPE 16u
+#define MATMUL_COMBINE 32u
+struct MatvecFusedPush {
+  uint K;
+  uint N;
+  uint M;
+  uint flags;
+  float eps;
+  uint head_dim;
+  uint n_heads;
+  uint n_kv;
+  uint n_ctx;
+  uint neox;
+  uint chunk_keys;  // COMBINE: keys per split-K chunk
+  uint n_chunks;    // COMBINE: chunks per head in the partials
+};
+
 #ifdef __cplusplus
 static_assert(sizeof(MatmulPush) == 20);
+static_assert(sizeof(MatvecFusedPush) == 48);
 static_assert(sizeof(GetRowsPush) == 16);
 #endif
 // ---- end matmul / embed ----

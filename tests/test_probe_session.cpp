@@ -91,6 +91,45 @@ TEST_P(ProbeOnOff, LogitsAreBitIdentical) {
 INSTANTIATE_TEST_SUITE_P(Types, ProbeOnOff, testing::Values(DType::F32, DType::F16, DType::Q8_0, DType::Q4_0),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
+// Decode fusions (ops/matvec_fused.h) with probes on: the attention rows read the q and K cache the fused
+// q/k/v mat-vec writes, the sublayer norms rewrite the combine-fused output projection. A cache of 300 splits
+// attention in 3 chunks and a 140-token prefix makes 2 of them live, so the partials are merged for real.
+TEST(ProbeSession, FusedDecodeCapturesEqualSeparateOps) {
+  test::TempDir dir;
+  auto model = Model::load(test::device(), write_model(dir, DType::F16));
+  SessionOptions fused{300, 64}, separate{300, 64};
+  fused.small_layers = separate.small_layers = false;
+  separate.fuse_decode = false;
+  Session a(*model, fused), b(*model, separate);
+  std::vector<int32_t> prefix;
+  for (int i = 0; i < 140; ++i) prefix.push_back((i * 37 + 3) % 320);
+  a.prefill(prefix, false);
+  b.prefill(prefix, false);
+  const probe::CapturePlan plan = full_plan();
+  a.set_capture_plan(&plan);
+  b.set_capture_plan(&plan);
+  for (int32_t t : kForced) {
+    a.decode(t, false);
+    b.decode(t, false);
+    EXPECT_LT(ref::nmse(a.logits(), b.logits()), 1e-9) << "token " << t;
+    auto fa = a.take_frames(), fb = b.take_frames();
+    ASSERT_EQ(fa.size(), 1u);
+    ASSERT_EQ(fb.size(), 1u);
+    ASSERT_EQ(fa[0].maps.size(), fb[0].maps.size());
+    for (size_t m = 0; m < fa[0].maps.size(); ++m) {
+      const AttentionMap &x = fa[0].maps[m], &y = fb[0].maps[m];
+      ASSERT_EQ(x.n_keys, y.n_keys);
+      for (int k = 0; k < x.n_keys; ++k) EXPECT_NEAR(x.at(0, k), y.at(0, k), 1e-6) << "map " << m << " key " << k;
+    }
+    ASSERT_EQ(fa[0].activations.size(), 1u);
+    for (int l : plan.layers) {
+      const LayerActivation &x = fa[0].activations[0].layers[size_t(l)], &y = fb[0].activations[0].layers[size_t(l)];
+      EXPECT_NEAR(x.mixer_out_norm, y.mixer_out_norm, 1e-5 * y.mixer_out_norm) << "layer " << l;
+      EXPECT_NEAR(x.residual_norm, y.residual_norm, 1e-5 * y.residual_norm) << "layer " << l;
+    }
+  }
+}
+
 // Frames of a prompt prefill plus forced decode steps against the reference model.
 TEST(ProbeSession, AttentionRowsAndResidualsMatchReference) {
   test::TempDir dir;

@@ -22,7 +22,7 @@ inline void print_profile(const std::vector<vk::OpTiming>& t, const char* what) 
   std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second.first > b.second.first; });
   std::fprintf(stderr, "GPU time of the %s: %.3f ms in %zu dispatches\n", what, total, t.size());
   for (auto& [name, v] : rows)
-    std::fprintf(stderr, "  %-22s %8.3f ms %5.1f%%  x%d\n", name.c_str(), v.first, total > 0 ? 100 * v.first / total : 0.0,
+    std::fprintf(stderr, "  %-32s %8.3f ms %5.1f%%  x%d\n", name.c_str(), v.first, total > 0 ? 100 * v.first / total : 0.0,
                  v.second);
 }
 

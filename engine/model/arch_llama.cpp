@@ -23,6 +23,11 @@ struct Builder {
   void qkv(const LayerWeights& L, const std::string& p, int l, bool attention) {
     const int n = b.n_tokens;
     if (decode && L.wqkv && b.qkv) {
+      if (attention && b.fuse_rope_store) {
+        const ops::RopeStoreFusion f{b.positions, w.rope_inv_freq, b.step, b.k_cache[l], b.v_cache[l], mode, c.n_heads};
+        g.matmul_rope_store(p + "attn_qkv", L.wqkv, b.x, L.attn_norm, c.norm_eps, b.qkv, L.bqkv, f);
+        return;
+      }
       g.matmul_norm(p + "attn_qkv", L.wqkv, b.x, L.attn_norm, c.norm_eps, b.qkv, L.bqkv);
       if (attention) {
         g.rope_store(p + "attn_rope_store", b.q, b.k, b.v, b.positions, w.rope_inv_freq, mode, b.step, b.k_cache[l],
@@ -55,10 +60,17 @@ struct Builder {
     return true;
   }
 
+  // Decode fuses the split-K combine into the output projection (ops/matvec_fused.h).
   void attention_layer(const LayerWeights& L, const std::string& p, int l) {
     qkv(L, p, l, true);
+    const bool fuse = decode && b.fuse_combine;
     g.attention(p + "attn", b.q, b.k_cache[l], b.v_cache[l], b.step, 1.0f / std::sqrt(float(c.head_dim)), b.attn,
-                b.scratch);
+                b.scratch, /*partials_only=*/fuse);
+    if (fuse) {
+      g.matmul_combine(p + "attn_out", L.wo, b.attn, b.x, L.bo, /*accumulate=*/true,
+                       {b.scratch, b.step, b.k_cache[l].ne[1]});
+      return;
+    }
     out_projection(L, p);
   }
 

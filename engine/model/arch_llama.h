@@ -18,6 +18,8 @@ struct ForwardBuffers {
   int n_tokens = 0;
   bool all_logits = false;     // logits for every row (teacher forcing, evaluation) or the last only
   bool small_layers = true;    // decode: one dispatch per layer where the layer fits (ops/decode_layer.h)
+  bool fuse_rope_store = true; // decode: RoPE + cache stores in the q/k/v mat-vec (ops/matvec_fused.h)
+  bool fuse_combine = true;    // decode: the attention combine in the output projection (ops/matvec_fused.h)
   Tensor ids;                  // I32 [n_tokens]          host-written
   Tensor positions;            // I32 [n_tokens]          host-written: n_past + t
   Tensor step;                 // I32 [4] {n_past, n_tokens, 0, 0}, host-written

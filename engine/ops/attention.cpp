@@ -58,8 +58,14 @@ Shape check_shapes(const Tensor& q, const Tensor& k, const Tensor& v, const Tens
   return s;
 }
 
+void combine_partials(vk::Recorder& rec, const Tensor& scratch, const Tensor& step, const Tensor& out,
+                      const push::AttentionPush& pc, uint32_t head_dim) {
+  auto& c = rec.device().pipeline("attention_combine", 3, sizeof pc, {k_combine_threads, head_dim, k_max_chunks});
+  rec.dispatch(c, {scratch.buf, step.buf, out.buf}, 0b100, &pc, pc.n_heads, 1, 1, "attention_combine");
+}
+
 void decode(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& step, float scale,
-            const Tensor& out, const Tensor& scratch, const Shape& s) {
+            const Tensor& out, const Tensor& scratch, const Shape& s, bool combine) {
   Device& dev = rec.device();
   const uint32_t group = uint32_t(s.n_heads / s.n_kv);
   uint32_t qpw = std::min(group, k_max_qpw);
@@ -80,9 +86,7 @@ void decode(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v
   auto& p = dev.pipeline("attention_decode", 5, sizeof pc, {k_decode_threads, uint32_t(s.head_dim), qpw, ksplit});
   rec.dispatch(p, {q.buf, k.buf, v.buf, step.buf, dst.buf}, 0b10000, &pc, pc.n_chunks,
                uint32_t(s.n_kv) * (group / qpw), 1, "attention_decode");
-  if (!need) return;
-  auto& c = dev.pipeline("attention_combine", 3, sizeof pc, {k_combine_threads, uint32_t(s.head_dim), k_max_chunks});
-  rec.dispatch(c, {scratch.buf, step.buf, out.buf}, 0b100, &pc, uint32_t(s.n_heads), 1, 1, "attention_combine");
+  if (need && combine) combine_partials(rec, scratch, step, out, pc, uint32_t(s.head_dim));
 }
 
 void prefill(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& step, float scale,
@@ -124,10 +128,10 @@ void kv_store(vk::Recorder& rec, const Tensor& src, const Tensor& step, const Te
 }
 
 void attention(vk::Recorder& rec, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const Tensor& step,
-               float scale, const Tensor& out, const Tensor& scratch) {
+               float scale, const Tensor& out, const Tensor& scratch, bool combine) {
   Shape s = check_shapes(q, k_cache, v_cache, step, out);
   if (s.n_tokens == 1)
-    decode(rec, q, k_cache, v_cache, step, scale, out, scratch, s);
+    decode(rec, q, k_cache, v_cache, step, scale, out, scratch, s, combine);
   else
     prefill(rec, q, k_cache, v_cache, step, scale, out, s);
 }
@@ -135,6 +139,25 @@ void attention(vk::Recorder& rec, const Tensor& q, const Tensor& k_cache, const 
 size_t attention_scratch_elems(int n_heads, int head_dim, int n_ctx, int /*n_tokens*/) {
   const uint32_t chunks = n_chunks(n_ctx);
   return chunks > 1 ? size_t(n_heads) * chunks * size_t(head_dim + 4) : 0;
+}
+
+AttentionSplit attention_decode_split(int64_t n_ctx) { return {chunk_keys(n_ctx), n_chunks(n_ctx)}; }
+
+void attention_combine(vk::Recorder& rec, const Tensor& scratch, const Tensor& step, int64_t n_ctx, const Tensor& out) {
+  check_type("attention_combine", scratch, DType::F32);
+  check_type("attention_combine", out, DType::F32);
+  check_type("attention_combine", step, DType::I32);
+  const int64_t head_dim = out.ne[0], n_heads = out.ne[1];
+  DS_CHECK(out.ne[2] == 1 && out.ne[3] == 1 && head_dim % 4 == 0 && head_dim >= 4 && head_dim <= 256,
+           "[attention_combine] output ", out.name, " is ", out.shape_str(),
+           ", expected [head_dim, n_heads, 1] with head_dim a multiple of 4 in [4, 256]");
+  const AttentionSplit split = attention_decode_split(n_ctx);
+  const size_t need = size_t(n_heads) * split.n_chunks * size_t(head_dim + 4);
+  DS_CHECK(size_t(scratch.n_elements()) >= need, "[attention_combine] partials ", scratch.name, " have ",
+           scratch.n_elements(), " F32, ", n_heads, " heads x ", split.n_chunks, " chunks of ", head_dim + 4,
+           " need ", need);
+  push::AttentionPush pc{uint32_t(n_heads), 0, uint32_t(n_ctx), 1, 0.0f, split.chunk_keys, split.n_chunks, 0};
+  combine_partials(rec, scratch, step, out, pc, uint32_t(head_dim));
 }
 
 }  // namespace ds::ops

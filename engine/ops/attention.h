@@ -3,6 +3,7 @@
 // and replayed; dispatch sizes depend only on shapes (n_ctx, n_tokens), never on n_past.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 #include "ops/tensor.h"
 
@@ -22,8 +23,22 @@ void kv_store(vk::Recorder& rec, const Tensor& src, const Tensor& step, const Te
 // n_tokens == 1 (decode): split-K over chunks of the cache plus a combine pass, partials in `scratch`
 // (F32, at least attention_scratch_elems() elements; may be empty when that is 0).
 // n_tokens > 1 (prefill): one flash-attention pass, no scratch.
+// combine = false (decode fusion, ops/matvec_fused.h): when decode splits the keys, only the partials are
+// written to scratch and `out` is left for the consumer that merges them; with one chunk `out` is written.
 void attention(vk::Recorder& rec, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const Tensor& step,
-               float scale, const Tensor& out, const Tensor& scratch = {});
+               float scale, const Tensor& out, const Tensor& scratch = {}, bool combine = true);
+
+// Decode's split of a cache of n_ctx positions: keys per chunk and chunks per head (1: no partials, no combine).
+// The partials in scratch are [n_heads][n_chunks][head_dim + 4] F32: the chunk's unnormalized output, then
+// its max logit m and sum of exp(logit - m) l.
+struct AttentionSplit {
+  uint32_t chunk_keys, n_chunks;
+};
+AttentionSplit attention_decode_split(int64_t n_ctx);
+
+// The split-K merge on its own (shaders/attention_combine.comp): out [head_dim, n_heads, 1] from the partials a
+// decode attention over a cache of n_ctx positions left in scratch (attention(..., combine = false)).
+void attention_combine(vk::Recorder& rec, const Tensor& scratch, const Tensor& step, int64_t n_ctx, const Tensor& out);
 
 // F32 elements `scratch` needs. Only decode uses it, and the size depends only on n_heads, head_dim and
 // n_ctx, so one workspace sized here serves every n_tokens.

@@ -66,6 +66,24 @@ const Tensor& Graph::matmul_glu(const std::string& name, const Tensor& w, const 
   n.accumulate = accumulate;
   return push(std::move(n));
 }
+const Tensor& Graph::matmul_rope_store(const std::string& name, const Tensor& w, const Tensor& x,
+                                       const Tensor& norm_weight, float eps, const Tensor& qkv, const Tensor& bias,
+                                       const ops::RopeStoreFusion& f) {
+  OpNode n{OpKind::MatMul, name, {w, x}, qkv};
+  n.bias = bias;
+  n.norm_weight = norm_weight;
+  n.eps = eps;
+  n.rope_store = f;
+  return push(std::move(n));
+}
+const Tensor& Graph::matmul_combine(const std::string& name, const Tensor& w, const Tensor& attn, const Tensor& out,
+                                    const Tensor& bias, bool accumulate, const ops::CombineFusion& f) {
+  OpNode n{OpKind::MatMul, name, {w, attn}, out};
+  n.bias = bias;
+  n.accumulate = accumulate;
+  n.combine = f;
+  return push(std::move(n));
+}
 const Tensor& Graph::rope_store(const std::string& name, const Tensor& q, const Tensor& k, const Tensor& v,
                                 const Tensor& positions, const Tensor& inv_freq, ops::RopeMode mode, const Tensor& step,
                                 const Tensor& k_cache, const Tensor& v_cache) {
@@ -86,10 +104,12 @@ void Graph::kv_store(const std::string& name, const Tensor& src, const Tensor& s
   push(std::move(n));
 }
 const Tensor& Graph::attention(const std::string& name, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
-                               const Tensor& step, float scale, const Tensor& out, const Tensor& scratch) {
+                               const Tensor& step, float scale, const Tensor& out, const Tensor& scratch,
+                               bool partials_only) {
   OpNode n{OpKind::Attention, name, {q, k_cache, v_cache, scratch}, out};
   n.aux = step;
   n.scale = scale;
+  n.partials_only = partials_only;
   return push(std::move(n));
 }
 const Tensor& Graph::decode_layer_small(const std::string& name, std::vector<Tensor> in, int n_heads,
@@ -152,7 +172,12 @@ void Graph::record_node(vk::Recorder& rec, const OpNode& n) {
       o.norm_eps = n.eps;
       o.glu = n.glu;
       if (n.norm_weight || n.glu) o.path = ops::MatmulPath::MatVec;
-      ops::matmul(rec, n.in[0], n.in[1], n.out, o);
+      if (n.rope_store)
+        ops::matvec_rope_store(rec, n.in[0], n.in[1], n.out, o, *n.rope_store);
+      else if (n.combine)
+        ops::matvec_attn_combine(rec, n.in[0], n.in[1], n.out, o, *n.combine);
+      else
+        ops::matmul(rec, n.in[0], n.in[1], n.out, o);
       break;
     }
     case OpKind::RopeStore:
@@ -160,7 +185,9 @@ void Graph::record_node(vk::Recorder& rec, const OpNode& n) {
       break;
     case OpKind::Rope: ops::rope(rec, n.in[0], n.aux, n.in[1], n.rope_mode, n.out); break;
     case OpKind::KvStore: ops::kv_store(rec, n.in[0], n.aux, n.out); break;
-    case OpKind::Attention: ops::attention(rec, n.in[0], n.in[1], n.in[2], n.aux, n.scale, n.out, n.in[3]); break;
+    case OpKind::Attention:
+      ops::attention(rec, n.in[0], n.in[1], n.in[2], n.aux, n.scale, n.out, n.in[3], !n.partials_only);
+      break;
     case OpKind::SwiGLU: ops::swiglu(rec, n.in[0], n.in[1], n.out); break;
     case OpKind::Add: ops::add(rec, n.in[0], n.in[1], n.out); break;
     case OpKind::DecodeLayerSmall: {

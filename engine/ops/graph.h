@@ -4,11 +4,13 @@
 // backwards, training. Every node names its output ("blk.3.attn_q") so tools can find it.
 #pragma once
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ops/linear_mixer.h"
 #include "ops/mamba.h"
+#include "ops/matvec_fused.h"
 #include "ops/rope.h"
 #include "ops/tensor.h"
 
@@ -38,6 +40,11 @@ struct OpNode {
   Tensor bias;               // MatMul
   Tensor norm_weight;        // MatMul decode fusion: x read as rms_norm(x) * norm_weight (eps above)
   bool glu = false;          // MatMul decode fusion: x read as silu(gate) * up from [gate | up]
+  // MatMul decode fusions (ops/matvec_fused.h): RoPE + cache stores in the epilogue (q/k/v), or the attention
+  // combine in the prologue (output projection: in[1] is the attention output the fallback writes).
+  std::optional<ops::RopeStoreFusion> rope_store;
+  std::optional<ops::CombineFusion> combine;
+  bool partials_only = false;  // Attention decode: leave the split-K partials for a combine-fused MatMul
   Tensor aux;                // Attention: scratch; Rope: positions; KvStore/Attention/LinearMixer: step
   // Mixers (inputs in `in`, in the op's argument order; see the builders). The state tensors are written.
   int window = 0;            // LinearMixer: softmax window N
@@ -58,6 +65,14 @@ class Graph {
                             float eps, const Tensor& out, const Tensor& bias = {});
   const Tensor& matmul_glu(const std::string& name, const Tensor& w, const Tensor& gate_up, const Tensor& out,
                            bool accumulate);
+  // Decode fusion of matmul_norm (q/k/v) with rope_store: qkv = W·norm(x) (+ bias), q and k rotated, k and v
+  // stored into the caches, in one dispatch; returns qkv.
+  const Tensor& matmul_rope_store(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& norm_weight,
+                                  float eps, const Tensor& qkv, const Tensor& bias, const ops::RopeStoreFusion& f);
+  // Decode fusion of the attention combine with the output projection: out (+)= W·attn, attn merged from the
+  // partials an attention node with partials_only left (ops/matvec_fused.h).
+  const Tensor& matmul_combine(const std::string& name, const Tensor& w, const Tensor& attn, const Tensor& out,
+                               const Tensor& bias, bool accumulate, const ops::CombineFusion& f);
   // Decode fusion of rope(q), rope(k) + kv_store(k), kv_store(v); returns q (rotated in place).
   const Tensor& rope_store(const std::string& name, const Tensor& q, const Tensor& k, const Tensor& v,
                            const Tensor& positions, const Tensor& inv_freq, ops::RopeMode mode, const Tensor& step,
@@ -66,7 +81,8 @@ class Graph {
                      ops::RopeMode mode, const Tensor& out);
   void kv_store(const std::string& name, const Tensor& src, const Tensor& step, const Tensor& cache);
   const Tensor& attention(const std::string& name, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
-                          const Tensor& step, float scale, const Tensor& out, const Tensor& scratch);
+                          const Tensor& step, float scale, const Tensor& out, const Tensor& scratch,
+                          bool partials_only = false);
   // A whole small decoder layer for one token in one dispatch (ops/decode_layer.h); returns x.
   // in: {x, wqkv, wo, w_gate_up, w_down, attn_norm, ffn_norm, k_cache, v_cache, step, inv_freq}.
   const Tensor& decode_layer_small(const std::string& name, std::vector<Tensor> in, int n_heads, ops::RopeMode mode,

@@ -65,6 +65,11 @@ Session::Session(Model& model, const SessionOptions& opts) : model_(model) {
   decode_ = allocate(1, false);
   const char* no_small = std::getenv("DS_NO_SMALL_LAYER");
   small_layers_ = opts.small_layers && !(no_small && *no_small && std::string(no_small) != "0");
+  // DS_NO_DECODE_FUSION: "rope" or "combine" turns off that fusion only, any other value but "0" both.
+  const std::string no_fusion = std::getenv("DS_NO_DECODE_FUSION") ? std::getenv("DS_NO_DECODE_FUSION") : "";
+  const bool all_off = !no_fusion.empty() && no_fusion != "0" && no_fusion != "rope" && no_fusion != "combine";
+  decode_->fuse_rope_store = opts.fuse_decode && !all_off && no_fusion != "rope";
+  decode_->fuse_combine = opts.fuse_decode && !all_off && no_fusion != "combine";
   decode_rec_ = std::make_unique<vk::Recording>(dev);
   batch_rec_ = std::make_unique<vk::Recording>(dev);
   if (dev.profiling()) {

@@ -40,6 +40,10 @@ struct SessionOptions {
   // Decode small layers (d_model <= 256) in one dispatch each (ops/decode_layer.h). DS_NO_SMALL_LAYER=1
   // turns it off too, and so does a capture plan (probes read the per-op tensors).
   bool small_layers = true;
+  // Decode RoPE + KV-cache stores inside the q/k/v mat-vec and the attention combine inside the output
+  // projection (ops/matvec_fused.h: two dispatches fewer per attention layer). DS_NO_DECODE_FUSION=1 turns it
+  // off too (=rope or =combine: that fusion only); the results are the same either way (a test compares the logits).
+  bool fuse_decode = true;
 };
 
 class Session {
