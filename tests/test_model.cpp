@@ -2,6 +2,8 @@
 // logits against the CPU reference forward pass, synthetic models of every weight type and variant
 // (GQA, qwen2 rotate-half + QKV bias, untied head) against the reference, prefill == decode, and
 // the session's context rules.
+#include <algorithm>
+
 #include "distilscope/generate.h"
 #include "distilscope/model.h"
 #include "distilscope/session.h"
@@ -119,7 +121,8 @@ TEST(Session, PrefillEqualsTokenByTokenDecode) {
   auto batched = a.logits();
   Session b(*model, SessionOptions{64});
   for (int32_t t : prompt) b.decode(t, false);
-  EXPECT_LT(ref::nmse(b.logits(), batched), 1e-9);
+  // Tensor cores (where present) run prefill on F16-rounded activations; decode's mat-vec reads them in F32.
+  EXPECT_LT(ref::nmse(b.logits(), batched), test::device().has_coopmat_nv() ? 1e-5 : 1e-9);
   EXPECT_EQ(a.n_past(), b.n_past());
 }
 
@@ -152,21 +155,27 @@ TEST(Session, FusedDecodeEqualsSeparateOpsAndReference) {
     auto model = Model::load(test::device(), path.string());
     GgufFile f(path.string());
     ref::ReferenceModel cpu(f, 300);
-    SessionOptions fused{300}, separate{300};
-    fused.small_layers = separate.small_layers = false;
+    SessionOptions fused{300}, both{300}, separate{300};
+    fused.small_layers = both.small_layers = separate.small_layers = false;
+    both.fuse_combine = true;  // the combine fusion is off by default
     separate.fuse_decode = false;
-    Session a(*model, fused), b(*model, separate);
+    Session a(*model, fused), c(*model, both), b(*model, separate);
     std::vector<int32_t> prompt;
     for (int i = 0; i < 140; ++i) prompt.push_back((i * 31 + 5) % 300);  // past the first 128-key chunk
     a.prefill(prompt, false);
     b.prefill(prompt, false);
+    c.prefill(prompt, false);
     cpu.forward(prompt);
+    // Tensor cores (where present) run the prompt's matmuls on F16-rounded inputs (the cache differs slightly).
+    const double tol = test::device().has_coopmat_nv() && v.type != DType::F32 ? std::max(v.tol, 1e-5) : v.tol;
     for (int32_t t : {7, 250, 3, 99}) {
       a.decode(t, false);
       b.decode(t, false);
+      c.decode(t, false);
       const auto want = cpu.forward(std::vector<int32_t>{t})[0];
       EXPECT_LT(ref::nmse(a.logits(), b.logits()), 1e-9) << v.name << " token " << t;  // summation order only
-      EXPECT_LT(ref::nmse(a.logits(), want), v.tol) << v.name << " token " << t;
+      EXPECT_LT(ref::nmse(c.logits(), b.logits()), 1e-9) << v.name << " token " << t << " (combine fused too)";
+      EXPECT_LT(ref::nmse(a.logits(), want), tol) << v.name << " token " << t;
     }
   }
 }

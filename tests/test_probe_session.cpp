@@ -99,6 +99,7 @@ TEST(ProbeSession, FusedDecodeCapturesEqualSeparateOps) {
   auto model = Model::load(test::device(), write_model(dir, DType::F16));
   SessionOptions fused{300, 64}, separate{300, 64};
   fused.small_layers = separate.small_layers = false;
+  fused.fuse_combine = true;  // off by default; tested here
   separate.fuse_decode = false;
   Session a(*model, fused), b(*model, separate);
   std::vector<int32_t> prefix;

@@ -69,7 +69,9 @@ Session::Session(Model& model, const SessionOptions& opts) : model_(model) {
   const std::string no_fusion = std::getenv("DS_NO_DECODE_FUSION") ? std::getenv("DS_NO_DECODE_FUSION") : "";
   const bool all_off = !no_fusion.empty() && no_fusion != "0" && no_fusion != "rope" && no_fusion != "combine";
   decode_->fuse_rope_store = opts.fuse_decode && !all_off && no_fusion != "rope";
-  decode_->fuse_combine = opts.fuse_decode && !all_off && no_fusion != "combine";
+  const char* combine_env = std::getenv("DS_DECODE_FUSE_COMBINE");
+  const bool combine = opts.fuse_combine || (combine_env && *combine_env && std::string(combine_env) != "0");
+  decode_->fuse_combine = opts.fuse_decode && combine && !all_off && no_fusion != "combine";
   decode_rec_ = std::make_unique<vk::Recording>(dev);
   batch_rec_ = std::make_unique<vk::Recording>(dev);
   if (dev.profiling()) {

@@ -44,6 +44,10 @@ struct SessionOptions {
   // projection (ops/matvec_fused.h: two dispatches fewer per attention layer). DS_NO_DECODE_FUSION=1 turns it
   // off too (=rope or =combine: that fusion only); the results are the same either way (a test compares the logits).
   bool fuse_decode = true;
+  // The attention combine inside the output projection (with fuse_decode): off by default, because every
+  // workgroup of the projection repeats the merge: on the H200 it gains 2 % at depth 0 and loses 11 % at
+  // depth 8192 (docs/performance.md). DS_DECODE_FUSE_COMBINE=1 turns it on.
+  bool fuse_combine = false;
 };
 
 class Session {
