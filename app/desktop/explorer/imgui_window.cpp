@@ -33,7 +33,7 @@ namespace {
 constexpr float k_font_px = 15.0f;
 // Frame rate while the engine works on a queue shared with it (lavapipe): above the 30 the app promises,
 // with the rest of the queue left to the engine.
-constexpr double k_shared_fps = 36.0;
+constexpr double k_shared_fps = 40.0;
 }  // namespace
 
 // [SECTION] lifetime ------------------------------------------------------------------------------
