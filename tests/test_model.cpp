@@ -142,6 +142,32 @@ TEST(Session, OneDispatchSmallLayersEqualSeparateKernels) {
   }
 }
 
+// The one-dispatch layer at an odd small shape: d_model 60 (not a multiple of the subgroup), head_dim 12, one
+// KV head, ffn 270 (over one 256-wide register block, with a partial last group), against the CPU reference.
+TEST(Session, OneDispatchSmallLayersAtAnOddShapeMatchCpuReference) {
+  for (DType type : {DType::F32, DType::F16}) {
+    SyntheticSpec spec;
+    spec.config = llama_like(2, 60, 5, 1, 270, 300);
+    spec.type = type;
+    spec.scale = 0.08f;
+    spec.seed = 11;
+    auto path = fs::temp_directory_path() / "distilscope-tests" / (std::string("odd_small_") + dtype_name(type) + ".gguf");
+    fs::create_directories(path.parent_path());
+    write_synthetic_model(path.string(), spec);
+    auto model = Model::load(test::device(), path.string());
+    GgufFile f(path.string());
+    ref::ReferenceModel cpu(f, 64);
+    Session s(*model, SessionOptions{64});
+    std::vector<int32_t> prompt = {1, 40, 41, 42, 200, 17};
+    s.prefill(prompt, false);
+    cpu.forward(prompt);
+    for (int32_t t : {7, 250, 3, 99, 12, 280}) {
+      s.decode(t, false);
+      EXPECT_LT(ref::nmse(s.logits(), cpu.forward(std::vector<int32_t>{t})[0]), 1e-8) << dtype_name(type) << " token " << t;
+    }
+  }
+}
+
 TEST(Session, ContextOverflowIsAClearErrorAndChangesNothing) {
   auto path = write_variant({"overflow"});
   auto model = Model::load(test::device(), path.string());
