@@ -117,8 +117,8 @@ void main() {
   barrier();
   for (uint i = 2 * tid; i < KV; i += 2 * WG) {  // i even: a pair within one head (HD is even)
     const uint h = i / HD, c = i % HD, at = ((h * p.n_ctx + pos) * HD + c) / 2;
-    k_cache[at] = packHalf2x16(vec2(qkv[Q + i], qkv[Q + i + 1]));
-    v_cache[at] = packHalf2x16(vec2(qkv[Q + KV + i], qkv[Q + KV + i + 1]));
+    k_cache[at] = packFloat2x16(f16vec2(qkv[Q + i], qkv[Q + i + 1]));
+    v_cache[at] = packFloat2x16(f16vec2(qkv[Q + KV + i], qkv[Q + KV + i + 1]));
   }
   memoryBarrierBuffer();
   barrier();
