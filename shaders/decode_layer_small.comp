@@ -40,7 +40,7 @@ layout(set = 0, binding = 9) readonly buffer Step { int step[]; };         // {n
 layout(set = 0, binding = 10) readonly buffer Freq { float inv_freq[]; };  // [hd / 2]
 
 const uint WG = 64, NSG = WG / SG;  // subgroups per workgroup
-const uint Q = NH * HD, KV = NKV * HD, HALF = HD / 2;
+const uint Q = NH * HD, KV = NKV * HD, HALF = HD / 2, GROUP = NH / NKV;
 const uint BLOCK = 256, RPL = BLOCK / SG;  // a mat-vec reads its input in blocks of 256: RPL registers per lane
 shared float xs[256], xn[256], qkv[768], att[256], big[4096], red[64];
 
@@ -92,7 +92,7 @@ float block_sum(float v) {
 
 void main() {
   const uint tid = gl_LocalInvocationID.x;
-  const uint pos = uint(step[0]), n_keys = pos + 1, group = NH / NKV;
+  const uint pos = uint(step[0]), n_keys = pos + 1;
   float reg[RPL];
 
   // attention block input: xn = rms_norm(x) * attn_norm
@@ -123,14 +123,33 @@ void main() {
   memoryBarrierBuffer();
   barrier();
   // Scores of every (head, key), softmax per head, then the weighted sum of values.
-  for (uint i = tid; i < NH * n_keys; i += WG) {
-    const uint h = i / n_keys, j = i % n_keys, row = ((h / group) * p.n_ctx + j) * HALF;
-    float s = 0.0;
-    [[unroll]] for (uint c = 0; c < HALF; ++c) {
-      const vec2 k2 = unpackHalf2x16(k_cache[row + c]);
-      s += qkv[h * HD + 2 * c] * k2.x + qkv[h * HD + 2 * c + 1] * k2.y;
+  // With SG-wide subgroups: a subgroup per KV head, its lanes over the keys, the queries of the head's group
+  // in registers, so each cached key is read once for the group. Otherwise one (head, key) per invocation.
+  if (gl_SubgroupSize == SG) {
+    for (uint g = gl_SubgroupID; g < NKV; g += NSG) {
+      vec2 qr[GROUP * HALF];
+      [[unroll]] for (uint e = 0; e < GROUP * HALF; ++e) qr[e] = vec2(qkv[g * GROUP * HD + 2 * e], qkv[g * GROUP * HD + 2 * e + 1]);
+      for (uint j = gl_SubgroupInvocationID; j < n_keys; j += SG) {
+        const uint row = (g * p.n_ctx + j) * HALF;
+        float sc[GROUP];
+        [[unroll]] for (uint a = 0; a < GROUP; ++a) sc[a] = 0.0;
+        [[unroll]] for (uint c = 0; c < HALF; ++c) {
+          const vec2 k2 = unpackHalf2x16(k_cache[row + c]);
+          [[unroll]] for (uint a = 0; a < GROUP; ++a) sc[a] += qr[a * HALF + c].x * k2.x + qr[a * HALF + c].y * k2.y;
+        }
+        [[unroll]] for (uint a = 0; a < GROUP; ++a) big[(g * GROUP + a) * n_keys + j] = sc[a] * p.scale;
+      }
     }
-    big[i] = s * p.scale;
+  } else {
+    for (uint i = tid; i < NH * n_keys; i += WG) {
+      const uint h = i / n_keys, j = i % n_keys, row = ((h / GROUP) * p.n_ctx + j) * HALF;
+      float sc = 0.0;
+      [[unroll]] for (uint c = 0; c < HALF; ++c) {
+        const vec2 k2 = unpackHalf2x16(k_cache[row + c]);
+        sc += qkv[h * HD + 2 * c] * k2.x + qkv[h * HD + 2 * c + 1] * k2.y;
+      }
+      big[i] = sc * p.scale;
+    }
   }
   barrier();
   for (uint h = tid; h < NH; h += WG) {
@@ -145,12 +164,35 @@ void main() {
     for (uint j = 0; j < n_keys; ++j) big[h * n_keys + j] /= l;
   }
   barrier();
-  for (uint i = tid; i < Q / 2; i += WG) {  // a pair of output columns of one head
-    const uint h = i / HALF, c = i % HALF, g = h / group;
-    vec2 a = vec2(0.0);
-    for (uint j = 0; j < n_keys; ++j) a += big[h * n_keys + j] * unpackHalf2x16(v_cache[(g * p.n_ctx + j) * HALF + c]);
-    att[2 * i] = a.x;
-    att[2 * i + 1] = a.y;
+  if (gl_SubgroupSize == SG) {  // values likewise: lanes over keys, the group's output pairs in registers
+    for (uint g = gl_SubgroupID; g < NKV; g += NSG) {
+      vec2 acc[GROUP * HALF];
+      [[unroll]] for (uint e = 0; e < GROUP * HALF; ++e) acc[e] = vec2(0.0);
+      for (uint j = gl_SubgroupInvocationID; j < n_keys; j += SG) {
+        const uint row = (g * p.n_ctx + j) * HALF;
+        float pr[GROUP];
+        [[unroll]] for (uint a = 0; a < GROUP; ++a) pr[a] = big[(g * GROUP + a) * n_keys + j];
+        [[unroll]] for (uint c = 0; c < HALF; ++c) {
+          const vec2 v2 = unpackHalf2x16(v_cache[row + c]);
+          [[unroll]] for (uint a = 0; a < GROUP; ++a) acc[a * HALF + c] += pr[a] * v2;
+        }
+      }
+      [[unroll]] for (uint e = 0; e < GROUP * HALF; ++e) {
+        const vec2 t = subgroupAdd(acc[e]);
+        if (subgroupElect()) {
+          att[g * GROUP * HD + 2 * e] = t.x;
+          att[g * GROUP * HD + 2 * e + 1] = t.y;
+        }
+      }
+    }
+  } else {
+    for (uint i = tid; i < Q / 2; i += WG) {  // a pair of output columns of one head
+      const uint h = i / HALF, c = i % HALF, g = h / GROUP;
+      vec2 a = vec2(0.0);
+      for (uint j = 0; j < n_keys; ++j) a += big[h * n_keys + j] * unpackHalf2x16(v_cache[(g * p.n_ctx + j) * HALF + c]);
+      att[2 * i] = a.x;
+      att[2 * i + 1] = a.y;
+    }
   }
   barrier();
   MATVEC(wo, D, Q, att, ADD_XS)
