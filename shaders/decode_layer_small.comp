@@ -8,7 +8,8 @@
 // Written for CPU Vulkan (llvmpipe), where every buffer or shared-memory load, even one all invocations
 // share, is a loop over the SIMD lanes: the model's shapes are specialization constants (loops unroll), a
 // mat-vec gives each subgroup whole rows and keeps the input vector in registers (one shared load per
-// element and mat-vec, not per multiply-add), and the F16 KV cache is read and written as half pairs.
+// element and mat-vec, not per multiply-add), attention takes a subgroup per KV head with its lanes over the
+// keys, and the F16 KV cache is read and written as half pairs.
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
