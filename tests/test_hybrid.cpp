@@ -103,12 +103,15 @@ TEST_P(MixerConsistency, ChunkedPrefillEqualsTokenByTokenDecode) {
   whole.prefill(p, false);
   Session steps(*model, SessionOptions{64});
   for (int32_t t : p) steps.decode(t, false);
-  EXPECT_LT(ref::nmse(chunked.logits(), steps.logits()), 1e-9);
-  EXPECT_LT(ref::nmse(whole.logits(), steps.logits()), 1e-9);
+  // 1e-8, not tighter: decode runs a small attention layer in one dispatch (ops/decode_layer.h), whose
+  // mat-vecs sum in another order than prefill's matmul (AMM: 2.8e-9).
+  const double tol = 1e-8;
+  EXPECT_LT(ref::nmse(chunked.logits(), steps.logits()), tol);
+  EXPECT_LT(ref::nmse(whole.logits(), steps.logits()), tol);
   // And they continue the same way.
   chunked.decode(17, false);
   steps.decode(17, false);
-  EXPECT_LT(ref::nmse(chunked.logits(), steps.logits()), 1e-9);
+  EXPECT_LT(ref::nmse(chunked.logits(), steps.logits()), tol);
 }
 
 INSTANTIATE_TEST_SUITE_P(Mixers, MixerConsistency, testing::Values("AMM", "ALL", "MLA"),

@@ -10,6 +10,7 @@
 #include "distilscope/tokenizer.h"
 #include "model/gguf.h"
 #include "model/synthetic.h"
+#include "ops/decode_layer.h"
 #include "ref/compare.h"
 #include "ref/forward.h"
 #include "support/gpu.h"
@@ -178,6 +179,64 @@ TEST(Session, FusedDecodeEqualsSeparateOpsAndReference) {
       EXPECT_LT(ref::nmse(a.logits(), want), tol) << v.name << " token " << t;
     }
   }
+}
+
+// The one-dispatch layer at an odd small shape: d_model 60 (not a multiple of the subgroup), head_dim 12, one
+// KV head, ffn 270 (over one 256-wide register block, with a partial last group), against the CPU reference.
+TEST(Session, OneDispatchSmallLayersAtAnOddShapeMatchCpuReference) {
+  for (DType type : {DType::F32, DType::F16}) {
+    SyntheticSpec spec;
+    spec.config = llama_like(2, 60, 5, 1, 270, 300);
+    spec.type = type;
+    spec.scale = 0.08f;
+    spec.seed = 11;
+    auto path = fs::temp_directory_path() / "distilscope-tests" / (std::string("odd_small_") + dtype_name(type) + ".gguf");
+    fs::create_directories(path.parent_path());
+    write_synthetic_model(path.string(), spec);
+    auto model = Model::load(test::device(), path.string());
+    GgufFile f(path.string());
+    ref::ReferenceModel cpu(f, 64);
+    Session s(*model, SessionOptions{64});
+    std::vector<int32_t> prompt = {1, 40, 41, 42, 200, 17};
+    s.prefill(prompt, false);
+    cpu.forward(prompt);
+    for (int32_t t : {7, 250, 3, 99, 12, 280}) {
+      s.decode(t, false);
+      EXPECT_LT(ref::nmse(s.logits(), cpu.forward(std::vector<int32_t>{t})[0]), 1e-8) << dtype_name(type) << " token " << t;
+    }
+  }
+}
+
+// Where the one-dispatch layer does not fit, the graph keeps the separate kernels (arch_llama.cpp asks
+// decode_layer_small_fits): stories260K's shape fits; quantized weights, mixed types, d_model over 256, a
+// too long context and an odd head_dim do not.
+TEST(Session, OneDispatchSmallLayerFallsBackWhereItDoesNotFit) {
+  auto layer = [](DType t, int64_t d, int64_t q, int64_t kv, int64_t ffn, DType down) {
+    return ops::SmallLayerWeights{test::empty_tensor(t, {d, q + 2 * kv, 1, 1}, "wqkv"),
+                                  test::empty_tensor(t, {q, d, 1, 1}, "wo"),
+                                  test::empty_tensor(t, {d, 2 * ffn, 1, 1}, "w_gate_up"),
+                                  test::empty_tensor(down, {ffn, d, 1, 1}, "w_down"),
+                                  test::empty_tensor(DType::F32, {d, 1, 1, 1}, "attn_norm"),
+                                  test::empty_tensor(DType::F32, {d, 1, 1, 1}, "ffn_norm")};
+  };
+  // stories260K: d 64, 8 heads of 8, 4 KV heads, ffn 172, context 128
+  EXPECT_TRUE(ops::decode_layer_small_fits(layer(DType::F32, 64, 64, 32, 172, DType::F32), 8, 4, 8, 128));
+  EXPECT_TRUE(ops::decode_layer_small_fits(layer(DType::F16, 64, 64, 32, 172, DType::F16), 8, 4, 8, 128));
+  EXPECT_FALSE(ops::decode_layer_small_fits(layer(DType::Q8_0, 64, 64, 32, 192, DType::Q8_0), 8, 4, 8, 128));
+  EXPECT_FALSE(ops::decode_layer_small_fits(layer(DType::F16, 64, 64, 32, 172, DType::F32), 8, 4, 8, 128));
+  EXPECT_FALSE(ops::decode_layer_small_fits(layer(DType::F32, 320, 320, 160, 172, DType::F32), 8, 4, 40, 128));
+  EXPECT_FALSE(ops::decode_layer_small_fits(layer(DType::F32, 64, 64, 32, 172, DType::F32), 8, 4, 8, 1024));
+  EXPECT_FALSE(ops::decode_layer_small_fits(layer(DType::F32, 63, 63, 18, 172, DType::F32), 7, 2, 9, 128));
+  // A Q8_0 model (not fitting) decodes through the separate kernels and still matches the reference.
+  auto path = write_variant({"fallback_q8", "llama", DType::Q8_0});
+  auto model = Model::load(test::device(), path.string());
+  GgufFile f(path.string());
+  ref::ReferenceModel cpu(f, 64);
+  Session s(*model, SessionOptions{64});
+  s.prefill(std::vector<int32_t>{1, 40, 41}, false);
+  cpu.forward(std::vector<int32_t>{1, 40, 41});
+  s.decode(7, false);
+  EXPECT_LT(ref::nmse(s.logits(), cpu.forward(std::vector<int32_t>{7})[0]), 1e-8);
 }
 
 TEST(Session, ContextOverflowIsAClearErrorAndChangesNothing) {

@@ -1,6 +1,8 @@
 // decode_layer_small dispatch: limits and shape checks, one workgroup.
 #include "ops/decode_layer.h"
 
+#include <algorithm>
+
 #include "distilscope/device.h"
 #include "ops/check.h"
 #include "ops/push.h"
@@ -38,7 +40,10 @@ void decode_layer_small(vk::Recorder& rec, const Tensor& x, const SmallLayerWeig
   push::SmallLayerPush pc{uint32_t(d),     uint32_t(n_heads), uint32_t(n_kv), uint32_t(head_dim), uint32_t(ffn),
                           uint32_t(n_ctx), neox ? 1u : 0u,    eps,            scale};
   const char* shader = w.wqkv.type == DType::F16 ? "decode_layer_small_f16" : "decode_layer_small_f32";
-  auto& p = rec.device().pipeline(shader, 11, sizeof pc);
+  // The shapes are specialization constants too: on CPU devices the kernel's loops unroll (shaders/ comment).
+  const std::vector<uint32_t> spec{uint32_t(d),  uint32_t(n_heads), uint32_t(n_kv), uint32_t(head_dim),
+                                   uint32_t(ffn), std::min(rec.device().subgroup_size(), 64u)};
+  auto& p = rec.device().pipeline(shader, 11, sizeof pc, spec);
   rec.dispatch(p,
                {x.buf, w.wqkv.buf, w.wo.buf, w.w_gate_up.buf, w.w_down.buf, w.attn_norm.buf, w.ffn_norm.buf,
                 k_cache.buf, v_cache.buf, step.buf, inv_freq.buf},

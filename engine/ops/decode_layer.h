@@ -18,6 +18,9 @@ struct SmallLayerWeights {
   Tensor attn_norm, ffn_norm;  // F32 [d]
 };
 
+// The kernel is specialized per model shape (d, heads, head_dim, ffn and the device's subgroup size are
+// specialization constants; one pipeline per shape) and written for llvmpipe's code generation: a mat-vec gives
+// each subgroup whole rows with the input vector in registers, the KV cache is read as half pairs.
 // Whether the kernel's shared-memory limits hold: d_model <= 256, q <= 256, q + 2 kv <= 768,
 // 2 ffn <= 4096, n_heads * n_ctx <= 4096; F32 or F16 weights, all of one type; no biases.
 bool decode_layer_small_fits(const SmallLayerWeights& w, int n_heads, int n_kv, int head_dim, int n_ctx);

@@ -79,6 +79,7 @@ Session::Session(Model& model, const SessionOptions& opts) : model_(model) {
     batch_prof_ = std::make_unique<vk::Profiler>(dev);
   }
   zero_states();
+  record_decode(false);  // compiles the decode pipelines now rather than in the first token's time
 }
 
 void Session::zero_states() {
@@ -268,36 +269,40 @@ int32_t Session::run_batch(std::span<const int32_t> tokens, bool sample, bool al
   return sampler ? sampler->token() : -1;
 }
 
+void Session::record_decode(bool sample) {
+  Sampler* sampler = sample ? &this->sampler() : nullptr;
+  decode_->small_layers = small_layers_ && !probes_;  // probes need the per-op tensors
+  Graph g = build_llama_graph(model_.config(), model_.weights(), *decode_);
+  if (probes_) g = probe::insert_captures(g, *probes_->decode, probes_->links, probes_->history.get());
+  // Chunks (a UI sharing the queue: submit_decode): all but the last in decode_lead_.
+  const size_t n_nodes = g.nodes().size(), chunks = size_t(decode_chunks());
+  auto chunk_start = [&](size_t i) { return n_nodes * i / chunks; };
+  decode_lead_.resize(chunks - 1);
+  for (size_t i = 0; i + 1 < chunks; ++i) {
+    if (!decode_lead_[i]) decode_lead_[i] = std::make_unique<vk::Recording>(model_.device());
+    decode_lead_[i]->begin();
+    vk::Recorder lead(model_.device(), decode_lead_[i]->cmd());
+    if (i > 0) lead.barrier();  // after the chunks submitted before it (submission order)
+    g.record(lead, chunk_start(i), chunk_start(i + 1));
+    decode_lead_[i]->end();
+  }
+  decode_rec_->begin();
+  if (decode_prof_) decode_prof_->reset(decode_rec_->cmd(), uint32_t(g.nodes().size() + 16));
+  vk::Recorder rec(model_.device(), decode_rec_->cmd(), decode_prof_.get());
+  if (chunks > 1) rec.barrier();
+  g.record(rec, chunk_start(chunks - 1), n_nodes);
+  if (sampler) {
+    rec.barrier();
+    sampler->record(rec, decode_->logits);
+  }
+  decode_rec_->end();
+  decode_recorded_ = true;
+  decode_samples_ = sample;
+}
+
 int32_t Session::run_decode(int32_t token, bool sample) {
   Sampler* sampler = sample ? &this->sampler() : nullptr;
-  if (!decode_recorded_ || decode_samples_ != sample) {
-    decode_->small_layers = small_layers_ && !probes_;  // probes need the per-op tensors
-    Graph g = build_llama_graph(model_.config(), model_.weights(), *decode_);
-    if (probes_) g = probe::insert_captures(g, *probes_->decode, probes_->links, probes_->history.get());
-    const size_t n_nodes = g.nodes().size(), chunks = size_t(decode_chunks());
-    auto chunk_start = [&](size_t i) { return n_nodes * i / chunks; };
-    decode_lead_.resize(chunks - 1);
-    for (size_t i = 0; i + 1 < chunks; ++i) {
-      if (!decode_lead_[i]) decode_lead_[i] = std::make_unique<vk::Recording>(model_.device());
-      decode_lead_[i]->begin();
-      vk::Recorder lead(model_.device(), decode_lead_[i]->cmd());
-      if (i > 0) lead.barrier();  // after the chunks submitted before it (submission order)
-      g.record(lead, chunk_start(i), chunk_start(i + 1));
-      decode_lead_[i]->end();
-    }
-    decode_rec_->begin();
-    if (decode_prof_) decode_prof_->reset(decode_rec_->cmd(), uint32_t(g.nodes().size() + 16));
-    vk::Recorder rec(model_.device(), decode_rec_->cmd(), decode_prof_.get());
-    if (chunks > 1) rec.barrier();
-    g.record(rec, chunk_start(chunks - 1), n_nodes);
-    if (sampler) {
-      rec.barrier();
-      sampler->record(rec, decode_->logits);
-    }
-    decode_rec_->end();
-    decode_recorded_ = true;
-    decode_samples_ = sample;
-  }
+  if (!decode_recorded_ || decode_samples_ != sample) record_decode(sample);
   check_history();
   int32_t one[1] = {token};
   write_inputs(*decode_, one);

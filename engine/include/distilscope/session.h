@@ -109,6 +109,9 @@ class Session {
   void write_inputs(const ForwardBuffers& b, std::span<const int32_t> tokens);
   int32_t run_batch(std::span<const int32_t> tokens, bool sample, bool all_logits);
   int32_t run_decode(int32_t token, bool sample);
+  // Records the decode step (with the sampler or without); creating its pipelines is the costly part on
+  // CPU devices, so the constructor records it once ahead of the first token.
+  void record_decode(bool sample);
   // The plan's mixer histories (null without mixer rows); throws when they missed tokens (plan set mid-sequence).
   const probe::MixerHistory* check_history() const;
 
