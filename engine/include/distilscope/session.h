@@ -37,8 +37,9 @@ struct OpTiming;
 struct SessionOptions {
   int n_ctx = 0;        // context length (KV cache positions); 0 = the model's trained context, at most 4096
   int max_batch = 512;  // prefill rows per pass
-  // Decode small layers (d_model <= 256) in one dispatch each (ops/decode_layer.h). DS_NO_SMALL_LAYER=1
-  // turns it off too, and so does a capture plan (probes read the per-op tensors).
+  // Decode small layers (d_model <= 256) in one dispatch each (ops/decode_layer.h), on CPU devices only
+  // (DS_SMALL_LAYER_ANY_DEVICE=1: any device). DS_NO_SMALL_LAYER=1 turns it off too, and so does a capture
+  // plan (probes read the per-op tensors).
   bool small_layers = true;
   // Decode RoPE + KV-cache stores inside the q/k/v mat-vec and the attention combine inside the output
   // projection (ops/matvec_fused.h: two dispatches fewer per attention layer). DS_NO_DECODE_FUSION=1 turns it
