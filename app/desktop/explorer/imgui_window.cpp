@@ -168,10 +168,10 @@ QString ImGuiWindow::presentMode() const {
 }
 
 // [SECTION] frame ---------------------------------------------------------------------------------
-void ImGuiWindow::retry_soon() {
+void ImGuiWindow::retry_soon(int ms) {
   if (retry_pending_) return;
   retry_pending_ = true;
-  QTimer::singleShot(2, this, [this] {
+  QTimer::singleShot(ms, this, [this] {
     retry_pending_ = false;
     frame();
   });
@@ -236,14 +236,7 @@ void ImGuiWindow::frame() {
     const double wait_ms = 1000.0 / k_shared_fps - (t_begin - last_frame_ms_);
     if (wait_ms > 0.5) {
       ++stats_.paced;
-      if (!retry_pending_) {
-        retry_pending_ = true;
-        QTimer::singleShot(int(std::ceil(wait_ms)), this, [this] {
-          retry_pending_ = false;
-          frame();
-        });
-      }
-      return;
+      return retry_soon(int(std::ceil(wait_ms)));
     }
   }
   if (!renderer_->claim_turn()) {

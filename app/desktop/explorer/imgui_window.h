@@ -87,7 +87,7 @@ class ImGuiWindow : public QWindow {
 
  private:
   void frame();
-  void retry_soon();  // frame() again in ~2 ms (once)
+  void retry_soon(int ms = 2);  // frame() again in `ms` (once: a pending retry stays)
   void apply_scale();
   void init_renderer();
   void handle_export(const ui::FrameImage* image);
