@@ -1,0 +1,42 @@
+// Chained dispatches (vk::Recorder chain mode, engine/vk/recorder.h): a decode step's kernels follow each other
+// without pipeline barriers; instead each workgroup of a kernel waits until every workgroup of the kernel before
+// it has finished, and signals when it has finished itself. The next kernel's workgroups are then already
+// resident when their input is ready, so a dependent dispatch costs no launch and drain gap.
+// Compiled in with -DCHAIN=1 (the "<shader>_chain" variants); include after the shader's own bindings and before
+// its main(), which this file renames to chain_body() and wraps. Activation inputs written by the kernel before
+// are declared CHAIN_COHERENT (read from L2, not a stale L1). A workgroup that waits more than CHAIN_MAX_SPINS
+// polls goes on (the results are then wrong, but the GPU does not hang).
+#ifndef CHAIN_GLSL
+#define CHAIN_GLSL
+#ifdef CHAIN
+
+// Slot: {done, arrived workgroups, unused, unused}; binding 14 is the kernel before, 15 this kernel.
+layout(set = 0, binding = 14) coherent volatile buffer ChainWait { uint wait_slot[4]; };
+layout(set = 0, binding = 15) coherent buffer ChainSignal { uint signal_slot[4]; };
+const uint CHAIN_MAX_SPINS = 1u << 24;
+
+void chain_body();
+void main() {
+  if (gl_LocalInvocationIndex == 0) {
+    uint spins = 0;
+    while (wait_slot[0] == 0u && spins < CHAIN_MAX_SPINS) ++spins;
+  }
+  memoryBarrierBuffer();
+  barrier();
+  chain_body();
+  memoryBarrierBuffer();
+  barrier();
+  if (gl_LocalInvocationIndex == 0) {
+    const uint total = gl_NumWorkGroups.x * gl_NumWorkGroups.y * gl_NumWorkGroups.z;
+    if (atomicAdd(signal_slot[1], 1u) == total - 1u) {
+      memoryBarrierBuffer();
+      atomicExchange(signal_slot[0], 1u);
+    }
+  }
+}
+#define main chain_body
+#define CHAIN_COHERENT coherent
+#else
+#define CHAIN_COHERENT
+#endif
+#endif
