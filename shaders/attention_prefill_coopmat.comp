@@ -11,9 +11,10 @@
 //                       no per-element access to accumulators, so rescaling happens outside them).
 // Token t sees keys 0 .. n_past + t (n_past from the step buffer). Rows past n_tokens act as the last token
 // and are not written. A warp skips tiles that lie wholly past its rows' last key.
-// EMULATE_COOPMAT: the same kernel with the tensor-core products done by plain loops over the same shared
-// layouts and the subgroup operations done through shared memory and workgroup barriers, so the indexing,
-// masking and softmax can be tested on devices without tensor cores (any subgroup size); slow, tests only.
+// EMULATE_COOPMAT: the same kernel with each tensor-core load / multiply / store done by plain loops that read
+// the same fragment offsets, strides and layouts, and the subgroup operations done through shared memory and
+// workgroup barriers, so indexing, masking and softmax are tested on devices without tensor cores (any
+// subgroup size); slow, tests only.
 #if !defined(EMULATE_COOPMAT)
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
@@ -56,6 +57,15 @@ vec4 unpack_lo(uvec4 u) { return vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
 vec4 unpack_hi(uvec4 u) { return vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w)); }
 float half_at(uvec4 u, uint i) { return unpackHalf2x16(u[i / 2])[i % 2]; }  // half i (< 8) of 8
 
+// Fragment offsets (in array elements: uvec4 for F16 tiles, float for S) and layouts, shared by the tensor-core
+// calls and their emulation, so the emulated kernel checks these very arguments.
+uint q_frag(uint w, uint d) { return (w * 16) * RS8 + d * 2; }     // A(r, k) = Q[row w*16 + r][dim d*16 + k]
+uint kt_frag(uint kb, uint d) { return (kb * 16) * RS8 + d * 2; }  // B(k, n) = K[key kb*16 + n][dim d*16 + k]
+uint s_frag(uint w, uint col) { return (w * 16) * SS + col; }      // C(r, n) -> s_sh[row w*16 + r][col + n]
+uint p_frag(uint w, uint kk) { return (w * 16) * PS8 + kk * 2; }   // A(r, k) = P[row w*16 + r][key kk*16 + k]
+uint v_frag(uint kk, uint cb) { return (kk * 16) * RS8 + cb * 2; } // B(k, n) = V[key kk*16 + k][dim cb*16 + n]
+const bool KT_COL_MAJOR = true;  // K^T: column n of B is row n of the K tile; all others row-major
+
 #if defined(EMULATE_COOPMAT)
 shared float xch[THREADS];
 uint warp_id() { return gl_LocalInvocationID.x / 32; }
@@ -69,10 +79,27 @@ float from_lane(float x, uint src) {  // x of lane src of this warp
   return y;
 }
 float pair_other(float x) { return from_lane(x, lane_id() ^ 1u); }
-float q_at(uint row, uint d) { return half_at(q_sh[row * RS8 + d / 8], d % 8); }
-float k_at(uint key, uint d) { return half_at(k_sh[key * RS8 + d / 8], d % 8); }
-float v_at(uint key, uint d) { return half_at(v_sh[key * RS8 + d / 8], d % 8); }
-float p_at(uint row, uint key) { return half_at(p_sh[row * PS8 + key / 8], key % 8); }
+// Element (r, c) of a 16 x 16 F16 matrix loaded as coopMatLoadNV(m, arr, off, stride, col_major) would: the
+// offset and stride count uvec4 (8 halves).
+uint half_index(uint off, uint stride, bool col_major, uint r, uint c) {
+  return off * 8 + (col_major ? c * stride * 8 + r : r * stride * 8 + c);
+}
+float q_elem(uint off, uint r, uint c) {
+  const uint h = half_index(off, RS8, false, r, c);
+  return half_at(q_sh[h / 8], h % 8);
+}
+float kt_elem(uint off, uint r, uint c) {
+  const uint h = half_index(off, RS8, KT_COL_MAJOR, r, c);
+  return half_at(k_sh[h / 8], h % 8);
+}
+float p_elem(uint off, uint r, uint c) {
+  const uint h = half_index(off, PS8, false, r, c);
+  return half_at(p_sh[h / 8], h % 8);
+}
+float v_elem(uint off, uint r, uint c) {
+  const uint h = half_index(off, RS8, false, r, c);
+  return half_at(v_sh[h / 8], h % 8);
+}
 #else
 #define FRAG16 fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define FRAG32 fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
@@ -85,47 +112,49 @@ float pair_other(float x) { return subgroupShuffleXor(x, 1u); }
 
 // S[w*16 + r][j] = sum_d Q[w*16 + r][d] K[j][d] for the warp's 16 rows and the tile's BK keys.
 void scores(uint w) {
-#if defined(EMULATE_COOPMAT)
-  for (uint e = lane_id(); e < 16 * BK; e += 32) {
-    const uint r = e / BK, j = e % BK;
-    float s = 0.0;
-    for (uint d = 0; d < HD; ++d) s += q_at(w * 16 + r, d) * k_at(j, d);
-    s_sh[(w * 16 + r) * SS + j] = s;
-  }
-#else
   [[unroll]] for (uint kb = 0; kb < BK / 16; ++kb) {
+#if defined(EMULATE_COOPMAT)
+    for (uint e = lane_id(); e < 256; e += 32) {
+      const uint r = e / 16, n = e % 16;
+      float acc = 0.0;
+      for (uint d = 0; d < NB; ++d)
+        for (uint k = 0; k < 16; ++k) acc += q_elem(q_frag(w, d), r, k) * kt_elem(kt_frag(kb, d), k, n);
+      s_sh[s_frag(w, kb * 16) + r * SS + n] = acc;
+    }
+#else
     FRAG32 acc = FRAG32(0.0);
     [[unroll]] for (uint d = 0; d < NB; ++d) {
       FRAG16 a;
-      coopMatLoadNV(a, q_sh, (w * 16) * RS8 + d * 2, RS8, false);  // A(r, k) = Q[row r][dim k]
+      coopMatLoadNV(a, q_sh, q_frag(w, d), RS8, false);
       FRAG16 b;
-      coopMatLoadNV(b, k_sh, (kb * 16) * RS8 + d * 2, RS8, true);  // B(k, n) = K[key n][dim k]
+      coopMatLoadNV(b, k_sh, kt_frag(kb, d), RS8, KT_COL_MAJOR);
       acc = coopMatMulAddNV(a, b, acc);
     }
-    coopMatStoreNV(acc, s_sh, (w * 16) * SS + kb * 16, SS, false);
-  }
+    coopMatStoreNV(acc, s_sh, s_frag(w, kb * 16), SS, false);
 #endif
+  }
 }
 
 // Slot `slot` (columns slot*16 .. +15 of the warp's rows of s_sh) = P V for output columns cb*16 .. +15.
 void pv_block(uint w, uint cb, uint slot) {
 #if defined(EMULATE_COOPMAT)
   for (uint e = lane_id(); e < 256; e += 32) {
-    const uint r = e / 16, c = e % 16;
-    float s = 0.0;
-    for (uint j = 0; j < BK; ++j) s += p_at(w * 16 + r, j) * v_at(j, cb * 16 + c);
-    s_sh[(w * 16 + r) * SS + slot * 16 + c] = s;
+    const uint r = e / 16, n = e % 16;
+    float acc = 0.0;
+    for (uint kk = 0; kk < BK / 16; ++kk)
+      for (uint k = 0; k < 16; ++k) acc += p_elem(p_frag(w, kk), r, k) * v_elem(v_frag(kk, cb), k, n);
+    s_sh[s_frag(w, slot * 16) + r * SS + n] = acc;
   }
 #else
   FRAG32 acc = FRAG32(0.0);
   [[unroll]] for (uint kk = 0; kk < BK / 16; ++kk) {
     FRAG16 a;
-    coopMatLoadNV(a, p_sh, (w * 16) * PS8 + kk * 2, PS8, false);    // A(r, k) = P[row r][key k]
+    coopMatLoadNV(a, p_sh, p_frag(w, kk), PS8, false);
     FRAG16 b;
-    coopMatLoadNV(b, v_sh, (kk * 16) * RS8 + cb * 2, RS8, false);  // B(k, n) = V[key k][dim n]
+    coopMatLoadNV(b, v_sh, v_frag(kk, cb), RS8, false);
     acc = coopMatMulAddNV(a, b, acc);
   }
-  coopMatStoreNV(acc, s_sh, (w * 16) * SS + slot * 16, SS, false);
+  coopMatStoreNV(acc, s_sh, s_frag(w, slot * 16), SS, false);
 #endif
 }
 

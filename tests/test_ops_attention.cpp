@@ -221,7 +221,7 @@ TEST_P(AttentionPrefillCoopMat, MatchesReference) {
   const CoopPrefillCase c = GetParam();
   PrefillKernelEnv env(c.kernel);
   try {
-    const std::string chosen = ops::attention_prefill_kernel(test::device(), c.s.head_dim);
+    const std::string chosen = ops::attention_prefill_kernel(test::device(), c.s.head_dim, c.n_tokens);
     ASSERT_EQ(chosen, std::string("attention_prefill_coopmat") + (c.kernel == std::string("emulated") ? "_emulated" : ""));
   } catch (const Error& e) {
     GTEST_SKIP() << e.what();  // names the device and why (no tensor cores, subgroup size, shared memory)
@@ -249,26 +249,27 @@ INSTANTIATE_TEST_SUITE_P(Cases, AttentionPrefillCoopMat, testing::ValuesIn(coop_
          "_past" + std::to_string(info.param.n_past);
 });
 
-// Without DS_ATTN_PREFILL the tensor-core kernel is chosen exactly where it can run; forcing it where it
-// cannot, or naming an unknown kernel, is one readable error.
+// Without DS_ATTN_PREFILL the tensor-core kernel is chosen exactly where it can run, for 64 tokens or more;
+// forcing it where it cannot, or naming an unknown kernel, is one readable error.
 TEST(AttentionPrefillKernel, ChoiceAndForcedErrors) {
   Device& dev = test::device();
   const bool tensor_cores = dev.has_coopmat_nv() && dev.subgroup_size() == 32;
   {
-    PrefillKernelEnv none("");
-    unsetenv("DS_ATTN_PREFILL");
-    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 64), tensor_cores ? "attention_prefill_coopmat" : "attention_prefill");
-    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 72), "attention_prefill");   // not a multiple of 16
-    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 256), "attention_prefill");  // tiles over 48 KiB
+    PrefillKernelEnv none("");  // empty: the default choice
+    const char* want = tensor_cores ? "attention_prefill_coopmat" : "attention_prefill";
+    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 64, 512), want);
+    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 64, 63), "attention_prefill");   // short prompts stay exact
+    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 72, 512), "attention_prefill");  // not a multiple of 16
+    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 256, 512), "attention_prefill"); // tiles over 48 KiB
   }
   {
     PrefillKernelEnv scalar("scalar");
-    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 64), "attention_prefill");
+    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 64, 512), "attention_prefill");
   }
   {
     PrefillKernelEnv bogus("fast");
     try {
-      ops::attention_prefill_kernel(dev, 64);
+      ops::attention_prefill_kernel(dev, 64, 512);
       ADD_FAILURE() << "DS_ATTN_PREFILL=fast accepted";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("DS_ATTN_PREFILL=fast unknown"), std::string::npos) << e.what();
@@ -276,12 +277,12 @@ TEST(AttentionPrefillKernel, ChoiceAndForcedErrors) {
   }
   PrefillKernelEnv coopmat("coopmat");
   if (tensor_cores) {
-    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 128), "attention_prefill_coopmat");
-    EXPECT_THROW(ops::attention_prefill_kernel(dev, 72), Error);
+    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 128, 17), "attention_prefill_coopmat");  // forced: any length
+    EXPECT_THROW(ops::attention_prefill_kernel(dev, 72, 512), Error);
     return;
   }
   try {
-    ops::attention_prefill_kernel(dev, 64);
+    ops::attention_prefill_kernel(dev, 64, 512);
     ADD_FAILURE() << "DS_ATTN_PREFILL=coopmat accepted on a device without tensor cores";
   } catch (const Error& e) {
     const std::string msg = e.what();
@@ -389,7 +390,8 @@ TEST(AttentionBench, Timing) {
     const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / reps;
     const double kv_bytes = 2.0 * kc.n_bytes();
     const double flops = 4.0 * n_heads * hd * double(b.n_tokens) * (b.n_ctx - b.n_tokens / 2.0);
-    const char* kernel = b.n_tokens > 1 ? ops::attention_prefill_kernel(test::device(), hd) : "attention_decode";
+    const char* kernel =
+        b.n_tokens > 1 ? ops::attention_prefill_kernel(test::device(), hd, b.n_tokens) : "attention_decode";
     std::printf("[bench] attention h%d kv%d hd%d ctx %d tokens %d (%s): %.1f us, K/V %.1f GB/s, %.2f TFLOP/s\n",
                 n_heads, n_kv, hd, b.n_ctx, b.n_tokens, kernel, us, kv_bytes / us * 1e-3, flops / us * 1e-6);
     std::fflush(stdout);

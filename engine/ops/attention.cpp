@@ -20,6 +20,9 @@ constexpr uint32_t k_max_chunks = 128;      // split-K chunks per head at most (
 constexpr uint32_t k_max_qpw = 8;           // query heads sharing one decode workgroup
 constexpr uint32_t k_combine_threads = 256;
 constexpr uint32_t k_prefill_threads = 128;
+// Fewer tokens than this: the scalar prefill kernel by default (exact F32; little work to gain on, and short
+// prompts then match decode as closely as before). DS_ATTN_PREFILL=coopmat ignores it.
+constexpr int64_t k_coopmat_prefill_min_tokens = 64;
 
 uint32_t chunk_keys(int64_t n_ctx) {
   const int64_t tiles = div_up(n_ctx, k_decode_threads);
@@ -126,7 +129,7 @@ void prefill_coopmat(vk::Recorder& rec, const Tensor& q, const Tensor& k, const 
 void prefill(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& step, float scale,
              const Tensor& out, const Shape& s) {
   Device& dev = rec.device();
-  const char* kernel = attention_prefill_kernel(dev, s.head_dim);
+  const char* kernel = attention_prefill_kernel(dev, s.head_dim, s.n_tokens);
   if (std::string(kernel) != "attention_prefill") return prefill_coopmat(rec, q, k, v, step, scale, out, s, kernel);
   // Query rows and keys per tile: Q (F32) and K, V (F16) tiles fit 32 KiB of shared memory.
   const uint32_t hd = uint32_t(s.head_dim);
@@ -146,11 +149,13 @@ void prefill(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& 
 
 }  // namespace
 
-const char* attention_prefill_kernel(const Device& dev, int64_t head_dim) {
+const char* attention_prefill_kernel(const Device& dev, int64_t head_dim, int64_t n_tokens) {
   const char* env = std::getenv("DS_ATTN_PREFILL");
   const std::string forced = env ? env : "";
-  if (forced.empty()) return coopmat_prefill_unfit(dev, head_dim, false).empty() ? "attention_prefill_coopmat"
-                                                                                 : "attention_prefill";
+  if (forced.empty())
+    return n_tokens >= k_coopmat_prefill_min_tokens && coopmat_prefill_unfit(dev, head_dim, false).empty()
+               ? "attention_prefill_coopmat"
+               : "attention_prefill";
   if (forced == "scalar") return "attention_prefill";
   DS_CHECK(forced == "coopmat" || forced == "emulated", "[attention] DS_ATTN_PREFILL=", forced,
            " unknown (scalar, coopmat or emulated)");
