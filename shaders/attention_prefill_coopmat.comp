@@ -189,12 +189,8 @@ void main() {
   }
   // This warp's 16 rows: head hw, tokens tw0 .. tw0 + 15.
   const uint hw = h0 + (w * 16) / BT, tw0 = q0 + (w * 16) % BT;
-#if defined(EMULATE_COOPMAT)
-  const uint warp_last_key = 0xffffffffu;  // never skip: barriers need every warp in every tile
-#else
-  const uint warp_last_key = tw0 < p.n_tokens ? n_past + min(tw0 + 15, p.n_tokens - 1) : 0;
   const bool warp_live = tw0 < p.n_tokens;
-#endif
+  const uint warp_last_key = n_past + min(tw0 + 15, p.n_tokens - 1);
   // Softmax role: row srow, keys shalf * 16 .. + 15 of each tile.
   const uint srow = lane / 2, shalf = lane % 2;
   const uint row_last_key = n_past + min(tw0 + srow, p.n_tokens - 1);
@@ -216,8 +212,11 @@ void main() {
     }
     barrier();
     if (tile0 + BK < kv_end) load_kv(tile0 + BK, kv_end, kv_base, kr, vr);  // in flight during this tile
+    // A warp skips a tile none of its rows sees. The emulation must keep every warp at every barrier, so it
+    // masks the whole tile instead: the same result exactly when the skip is right.
+    const bool skipped = !warp_live || tile0 > warp_last_key;
 #if !defined(EMULATE_COOPMAT)
-    if (!warp_live || tile0 > warp_last_key) continue;  // whole warp: no key of this tile visible
+    if (skipped) continue;
 #endif
     scores(w);
     warp_sync();
@@ -228,7 +227,7 @@ void main() {
     float mx = MASKED;
     [[unroll]] for (uint j = 0; j < 16; ++j) {
       const uint key = tile0 + shalf * 16 + j;
-      sv[j] = (key < kv_end && key <= row_last_key) ? s_sh[s_at + j] : MASKED;
+      sv[j] = (!skipped && key < kv_end && key <= row_last_key) ? s_sh[s_at + j] : MASKED;
       mx = max(mx, sv[j]);
     }
     mx = max(mx, pair_other(mx));
