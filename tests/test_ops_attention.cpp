@@ -222,7 +222,8 @@ TEST_P(AttentionPrefillCoopMat, MatchesReference) {
   PrefillKernelEnv env(c.kernel);
   try {
     const std::string chosen = ops::attention_prefill_kernel(test::device(), c.s.head_dim, c.n_tokens);
-    ASSERT_EQ(chosen, std::string("attention_prefill_coopmat") + (c.kernel == std::string("emulated") ? "_emulated" : ""));
+    const bool emulated = c.kernel == std::string("emulated");
+    ASSERT_EQ(chosen, emulated ? "attention_prefill_coopmat_emulated" : "attention_prefill_coopmat");
   } catch (const Error& e) {
     GTEST_SKIP() << e.what();  // names the device and why (no tensor cores, subgroup size, shared memory)
   }
@@ -245,8 +246,9 @@ std::vector<CoopPrefillCase> coop_prefill_cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, AttentionPrefillCoopMat, testing::ValuesIn(coop_prefill_cases()), [](const auto& info) {
-  return std::string(info.param.kernel) + "_" + shape_name(info.param.s) + "_tok" + std::to_string(info.param.n_tokens) +
-         "_past" + std::to_string(info.param.n_past);
+  const CoopPrefillCase& c = info.param;
+  return std::string(c.kernel) + "_" + shape_name(c.s) + "_tok" + std::to_string(c.n_tokens) + "_past" +
+         std::to_string(c.n_past);
 });
 
 // Without DS_ATTN_PREFILL the tensor-core kernel is chosen exactly where it can run, for 64 tokens or more;

@@ -110,8 +110,8 @@ std::string coopmat_prefill_unfit(const Device& dev, int64_t head_dim, bool emul
   const uint32_t need = coopmat_prefill_shared_bytes(uint32_t(head_dim), emulated);
   const uint32_t have = dev.props().limits.maxComputeSharedMemorySize;
   if (need > have)
-    return "head_dim " + std::to_string(head_dim) + " needs " + std::to_string(need) + " bytes of shared memory, the device has " +
-           std::to_string(have);
+    return "head_dim " + std::to_string(head_dim) + " needs " + std::to_string(need) +
+           " bytes of shared memory, the device has " + std::to_string(have);
   return {};
 }
 
@@ -120,7 +120,8 @@ void prefill_coopmat(vk::Recorder& rec, const Tensor& q, const Tensor& k, const 
   // Heads per workgroup: the largest of 4, 2, 1 dividing the GQA group, so the 64 rows share one kv head.
   const uint32_t heads = pow2_divisor(uint32_t(s.n_heads / s.n_kv), 4);
   const uint32_t tokens = 64 / heads;
-  push::AttentionPush pc{uint32_t(s.n_heads), uint32_t(s.n_kv), uint32_t(s.n_ctx), uint32_t(s.n_tokens), scale, 0, 0, 0};
+  push::AttentionPush pc{uint32_t(s.n_heads), uint32_t(s.n_kv), uint32_t(s.n_ctx), uint32_t(s.n_tokens), scale,
+                         0, 0, 0};
   auto& p = rec.device().pipeline(kernel, 5, sizeof pc, {uint32_t(s.head_dim), tokens});
   rec.dispatch(p, {q.buf, k.buf, v.buf, step.buf, out.buf}, 0b10000, &pc, div_up(s.n_tokens, tokens),
                uint32_t(s.n_heads) / heads, 1, kernel);

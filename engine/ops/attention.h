@@ -32,9 +32,10 @@ void attention(vk::Recorder& rec, const Tensor& q, const Tensor& k_cache, const 
 // The prefill kernel attention() uses for head_dim and n_tokens on dev (the name of its pipeline and dispatch
 // label): "attention_prefill_coopmat" (tensor cores, shaders/attention_prefill_coopmat.comp; Q and P rounded
 // to F16) for 64 tokens or more where the device has VK_NV_cooperative_matrix, 32-wide subgroups,
-// head_dim % 16 == 0 and the shared memory for its tiles, else "attention_prefill" (scalar F32). DS_ATTN_PREFILL=scalar|coopmat|emulated forces one; "emulated" is the
-// tensor-core kernel's twin with plain loops for the products (any device; tests of its indexing). Forcing a
-// kernel that cannot run throws, naming why.
+// head_dim % 16 == 0 and the shared memory for its tiles, else "attention_prefill" (scalar F32).
+// DS_ATTN_PREFILL=scalar|coopmat|emulated forces one (any length); "emulated" is the tensor-core kernel's twin
+// with plain loops for the products (any device; tests of its indexing). Forcing a kernel that cannot run
+// throws, naming why.
 const char* attention_prefill_kernel(const Device& dev, int64_t head_dim, int64_t n_tokens);
 
 // Decode's split of a cache of n_ctx positions: keys per chunk and chunks per head (1: no partials, no combine).
