@@ -47,7 +47,9 @@ const float MASKED = -1.0e30;
 shared uvec4 q_sh[ROWS * RS8];   // [row][dim], scaled
 shared uvec4 k_sh[BK * RS8];     // [key][dim]
 shared uvec4 v_sh[BK * RS8];     // [key][dim]
-shared float s_sh[ROWS * SS];      // [row][key] scores; then two 16-column PV slots per row
+// S stays a float array: coopMatStoreNV into float arrays is what both matmul kernels do on the H200. Its size
+// and the uvec4 arrays' are multiples of 16 bytes, so declared in this order every array starts 16-aligned.
+shared float s_sh[ROWS * SS];    // [row][key] scores; then two 16-column PV slots per row
 shared uvec4 p_sh[ROWS * PS8];   // [row][key] probabilities
 
 uvec4 pack8(vec4 lo, vec4 hi) {
