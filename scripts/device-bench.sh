@@ -2,9 +2,11 @@
 # Benchmarks on a machine with a real GPU (used with the `device` tool on the H200): expects x86-64
 # binaries built here in .devbin/ (static libstdc++, shared libs in .devbin/lib) and the Vulkan
 # loader debs in .gl/. Writes logs to $OUT (or ./bench-out). Usage: scripts/device-bench.sh [what...]
-# what: smoke | models | bench | profile | fusion | kernels | hybrid | probes | defaults | tiles | prefill
+# what: smoke | models | bench | profile | fusion | kernels | hybrid | probes | defaults | tiles | prefill | attnpf
 #       (default: smoke models bench kernels)
 # tiles / prefill: the tensor-core matmul kernels per tile, and prefill before/after (docs/performance.md).
+# attnpf: tensor-core prefill attention: its tests against the CPU reference, then prefill and --profile with
+#         DS_ATTN_PREFILL=scalar (before) and the default choice (after), and the attention kernel bench.
 # hybrid: the 1B-shaped teacher against its 50 % / 75 % Mamba and linear students (synth --replace),
 #         decode tokens/s at depths 1k, 8k, 32k and the student/teacher ratios (docs/performance.md).
 # fusion: decode of llama1b-f16 with both decode fusions (ops/matvec_fused.h), without the combine one,
@@ -80,6 +82,16 @@ for w in $what; do
         log "prefill llama1b-$t DS_COOPMAT_TILE=$tile"
         DS_COOPMAT_TILE=$tile $B/distilscope-cli bench $M/llama1b-$t.gguf --prompt-len 512 -n 16 --depths 0 --reps 5 2>&1 | grep -i prefill | tee -a "$OUT/summary.txt"
       done; done ;;
+    attnpf)
+      log "attention tests (tensor-core prefill, emulated twin, scalar)"
+      DS_NO_VALIDATION=1 $B/ds_test_ops_attention 2>&1 | grep -E 'FAILED|tests? from .* ran|PASSED|SKIPPED  \]' | head -20 | tee -a "$OUT/summary.txt"
+      [ -f $M/llama1b-f16.gguf ] || $B/distilscope-cli synth -o $M/llama1b-f16.gguf --type f16 2>&1 | tail -1
+      for k in scalar coopmat; do
+        log "prefill llama1b-f16 DS_ATTN_PREFILL=$k"
+        DS_ATTN_PREFILL=$k $B/distilscope-cli bench $M/llama1b-f16.gguf --prompt-len 512 -n 16 --depths 0 --reps 5 2>&1 | grep -i prefill | tee -a "$OUT/summary.txt"
+        DS_ATTN_PREFILL=$k $B/distilscope-cli bench $M/llama1b-f16.gguf --prompt-len 512 -n 16 --depths 0 --reps 1 --profile 2>&1 | grep -E 'attention_prefill|prefill' | head -6 | tee -a "$OUT/summary.txt"
+        DS_ATTN_PREFILL=$k DS_NO_VALIDATION=1 DS_BENCH=1 $B/ds_test_ops_attention --gtest_filter='*Bench*' 2>&1 | grep 'tokens 512' | tee -a "$OUT/summary.txt"
+      done ;;
     sweep)
       log "matmul sweep (gate/up-sized weight)"; $B/ds_bench_matmul --sweep 2>&1 | tail -80 | tee -a "$OUT/summary.txt"
       log "matmul sweep (down-sized weight)"; $B/ds_bench_matmul --sweep -k 8192 -n 2048 --type f16 2>&1 | tail -50 | tee -a "$OUT/summary.txt" ;;

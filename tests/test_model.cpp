@@ -167,8 +167,10 @@ TEST(Session, FusedDecodeEqualsSeparateOpsAndReference) {
     b.prefill(prompt, false);
     c.prefill(prompt, false);
     cpu.forward(prompt);
-    // Tensor cores (where present) run the prompt's matmuls on F16-rounded inputs (the cache differs slightly).
-    const double tol = test::device().has_coopmat_nv() && v.type != DType::F32 ? std::max(v.tol, 1e-5) : v.tol;
+    // Tensor cores (where present) run the prompt's matmuls on F16-rounded inputs (F16 / Q8_0 weights) and its
+    // attention (140 tokens: ops::attention_prefill_kernel) on F16 Q and P, so the context differs slightly
+    // (F32 qwen2 variant with the attention's rounding: 1-2e-8 against 1e-8, seen with the emulated kernel).
+    const double tol = test::device().has_coopmat_nv() ? std::max(v.tol, 1e-5) : v.tol;
     for (int32_t t : {7, 250, 3, 99}) {
       a.decode(t, false);
       b.decode(t, false);

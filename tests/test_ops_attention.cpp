@@ -1,7 +1,8 @@
 // kv_store + attention against the CPU reference: decode (split-K and single-chunk) at several n_past,
-// prefill at several n_tokens and n_past, GQA shapes from stories260K's (8, 4, 8) to head_dim 256, and one
-// decode command buffer recorded once and replayed over many steps. Cache positions not yet written hold
-// NaN, so a kernel reading past the live length fails loudly.
+// prefill at several n_tokens and n_past (the scalar kernel, the tensor-core kernel where the device has
+// tensor cores, and the tensor-core kernel's emulated twin everywhere), GQA shapes from stories260K's (8, 4, 8)
+// to head_dim 256, and one decode command buffer recorded once and replayed over many steps. Cache positions
+// not yet written hold NaN, so a kernel reading past the live length fails loudly.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -163,10 +164,30 @@ struct PrefillCase {
   int n_tokens, n_past;
 };
 
+// Sets DS_ATTN_PREFILL (the prefill kernel, ops::attention_prefill_kernel) for one scope.
+class PrefillKernelEnv {
+ public:
+  explicit PrefillKernelEnv(const char* kernel) {
+    if (const char* e = std::getenv("DS_ATTN_PREFILL")) saved_ = e, had_ = true;
+    setenv("DS_ATTN_PREFILL", kernel, 1);
+  }
+  ~PrefillKernelEnv() {
+    if (had_)
+      setenv("DS_ATTN_PREFILL", saved_.c_str(), 1);
+    else
+      unsetenv("DS_ATTN_PREFILL");
+  }
+
+ private:
+  std::string saved_;
+  bool had_ = false;
+};
+
 class AttentionPrefill : public testing::TestWithParam<PrefillCase> {};
 
 TEST_P(AttentionPrefill, MatchesReference) {
   const PrefillCase c = GetParam();
+  PrefillKernelEnv scalar("scalar");  // exact to 1e-10; the tensor-core kernel has its own cases below
   run_and_check(make_problem(c.s, 160, c.n_tokens, c.n_past, 23), k_attention_nmse);
 }
 
@@ -183,6 +204,95 @@ INSTANTIATE_TEST_SUITE_P(Cases, AttentionPrefill, testing::ValuesIn(prefill_case
   return shape_name(info.param.s) + "_tok" + std::to_string(info.param.n_tokens) + "_past" +
          std::to_string(info.param.n_past);
 });
+
+// ---- tensor-core prefill (attention_prefill_coopmat.comp) and its emulated twin ----
+// Q and P go through F16 on the way into the tensor cores (scores and sums stay F32): nmse ~1e-6 expected.
+constexpr double k_coopmat_nmse = 1e-5;
+
+struct CoopPrefillCase {
+  const char* kernel;  // DS_ATTN_PREFILL value: coopmat (needs tensor cores) or emulated (any device)
+  AttnShape s;
+  int n_tokens, n_past;
+};
+
+class AttentionPrefillCoopMat : public testing::TestWithParam<CoopPrefillCase> {};
+
+TEST_P(AttentionPrefillCoopMat, MatchesReference) {
+  const CoopPrefillCase c = GetParam();
+  PrefillKernelEnv env(c.kernel);
+  try {
+    const std::string chosen = ops::attention_prefill_kernel(test::device(), c.s.head_dim, c.n_tokens);
+    const bool emulated = c.kernel == std::string("emulated");
+    ASSERT_EQ(chosen, emulated ? "attention_prefill_coopmat_emulated" : "attention_prefill_coopmat");
+  } catch (const Error& e) {
+    GTEST_SKIP() << e.what();  // names the device and why (no tensor cores, subgroup size, shared memory)
+  }
+  run_and_check(make_problem(c.s, c.n_past + c.n_tokens + 7, c.n_tokens, c.n_past, 41), k_coopmat_nmse);
+}
+
+std::vector<CoopPrefillCase> coop_prefill_cases() {
+  std::vector<CoopPrefillCase> v;
+  // Tensor cores: head_dim 64 and 128; GQA 4:1 (4 heads per workgroup), 2:1, 1:1, 3:1 (1 head per workgroup).
+  for (AttnShape s : {AttnShape{8, 2, 64}, AttnShape{4, 4, 64}, AttnShape{8, 4, 64}, AttnShape{6, 2, 64},
+                      AttnShape{8, 2, 128}, AttnShape{4, 4, 128}})
+    for (int n_tokens : {512, 100, 17})
+      for (int n_past : {0, 37}) v.push_back({"coopmat", s, n_tokens, n_past});
+  // The emulated twin, small enough for lavapipe's 32 KiB of shared memory (head_dim 32 and 48).
+  for (AttnShape s : {AttnShape{8, 2, 32}, AttnShape{4, 4, 48}, AttnShape{6, 2, 32}, AttnShape{4, 2, 48}})
+    for (int n_tokens : {100, 17, 2})
+      for (int n_past : {0, 37}) v.push_back({"emulated", s, n_tokens, n_past});
+  v.push_back({"emulated", {8, 2, 32}, 512, 5});
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, AttentionPrefillCoopMat, testing::ValuesIn(coop_prefill_cases()), [](const auto& info) {
+  const CoopPrefillCase& c = info.param;
+  return std::string(c.kernel) + "_" + shape_name(c.s) + "_tok" + std::to_string(c.n_tokens) + "_past" +
+         std::to_string(c.n_past);
+});
+
+// Without DS_ATTN_PREFILL the tensor-core kernel is chosen exactly where it can run, for 64 tokens or more;
+// forcing it where it cannot, or naming an unknown kernel, is one readable error.
+TEST(AttentionPrefillKernel, ChoiceAndForcedErrors) {
+  Device& dev = test::device();
+  const bool tensor_cores = dev.has_coopmat_nv() && dev.subgroup_size() == 32;
+  {
+    PrefillKernelEnv none("");  // empty: the default choice
+    const char* want = tensor_cores ? "attention_prefill_coopmat" : "attention_prefill";
+    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 64, 512), want);
+    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 64, 63), "attention_prefill");   // short prompts stay exact
+    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 72, 512), "attention_prefill");  // not a multiple of 16
+    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 256, 512), "attention_prefill"); // tiles over 48 KiB
+  }
+  {
+    PrefillKernelEnv scalar("scalar");
+    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 64, 512), "attention_prefill");
+  }
+  {
+    PrefillKernelEnv bogus("fast");
+    try {
+      ops::attention_prefill_kernel(dev, 64, 512);
+      ADD_FAILURE() << "DS_ATTN_PREFILL=fast accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("DS_ATTN_PREFILL=fast unknown"), std::string::npos) << e.what();
+    }
+  }
+  PrefillKernelEnv coopmat("coopmat");
+  if (tensor_cores) {
+    EXPECT_STREQ(ops::attention_prefill_kernel(dev, 128, 17), "attention_prefill_coopmat");  // forced: any length
+    EXPECT_THROW(ops::attention_prefill_kernel(dev, 72, 512), Error);
+    return;
+  }
+  try {
+    ops::attention_prefill_kernel(dev, 64, 512);
+    ADD_FAILURE() << "DS_ATTN_PREFILL=coopmat accepted on a device without tensor cores";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("cannot run on " + dev.info().name), std::string::npos) << msg;
+    EXPECT_TRUE(msg.find("VK_NV_cooperative_matrix") != std::string::npos || msg.find("wide") != std::string::npos)
+        << msg;
+  }
+}
 
 // ---- one decode command buffer, replayed ----
 // Records kv_store(k), kv_store(v), attention once; then for every step writes n_past and the new q/k/v
@@ -250,8 +360,10 @@ TEST(AttentionBench, Timing) {
     int n_ctx, n_tokens;
   };
   const int div = test::device().info().type == "cpu" ? 16 : 1;  // a CPU device only checks that it runs
+  // The last two: prefill, the kernel ops::attention_prefill_kernel picks (DS_ATTN_PREFILL=scalar for A/B);
+  // {32, 8, 64} x 512 tokens is one layer of the 1B model's 512-token prefill.
   for (const Run& b : {Run{{32, 8, 128}, 8192 / div, 1}, Run{{32, 8, 128}, 32768 / div, 1}, Run{{8, 4, 8}, 512, 1},
-                       Run{{32, 8, 128}, 4096 / div, 512 / div}}) {
+                       Run{{32, 8, 128}, 4096 / div, 512 / div}, Run{{32, 8, 64}, 512 / div, 512 / div}}) {
     const auto [n_heads, n_kv, hd] = b.s;
     Tensor kc = test::empty_tensor(DType::F16, {hd, b.n_ctx, n_kv, 1}, "k_cache");
     Tensor vc = test::empty_tensor(DType::F16, {hd, b.n_ctx, n_kv, 1}, "v_cache");
@@ -280,8 +392,10 @@ TEST(AttentionBench, Timing) {
     const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / reps;
     const double kv_bytes = 2.0 * kc.n_bytes();
     const double flops = 4.0 * n_heads * hd * double(b.n_tokens) * (b.n_ctx - b.n_tokens / 2.0);
-    std::printf("[bench] attention h%d kv%d hd%d ctx %d tokens %d: %.1f us, K/V %.1f GB/s, %.2f TFLOP/s\n", n_heads,
-                n_kv, hd, b.n_ctx, b.n_tokens, us, kv_bytes / us * 1e-3, flops / us * 1e-6);
+    const char* kernel =
+        b.n_tokens > 1 ? ops::attention_prefill_kernel(test::device(), hd, b.n_tokens) : "attention_decode";
+    std::printf("[bench] attention h%d kv%d hd%d ctx %d tokens %d (%s): %.1f us, K/V %.1f GB/s, %.2f TFLOP/s\n",
+                n_heads, n_kv, hd, b.n_ctx, b.n_tokens, kernel, us, kv_bytes / us * 1e-3, flops / us * 1e-6);
     std::fflush(stdout);
     EXPECT_TRUE(std::isfinite(download_f32(test::device(), out)[0]));
   }

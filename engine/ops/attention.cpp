@@ -1,8 +1,11 @@
 // Attention dispatch: kv_store (shaders/kv_store.comp), decode split-K (attention_decode.comp +
-// attention_combine.comp) and prefill (attention_prefill.comp); tile sizes chosen here per head_dim.
+// attention_combine.comp) and prefill (attention_prefill.comp, or attention_prefill_coopmat.comp on tensor
+// cores where the device has them); tile sizes chosen here per head_dim.
 #include "ops/attention.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 
 #include "distilscope/device.h"
 #include "ops/check.h"
@@ -17,6 +20,9 @@ constexpr uint32_t k_max_chunks = 128;      // split-K chunks per head at most (
 constexpr uint32_t k_max_qpw = 8;           // query heads sharing one decode workgroup
 constexpr uint32_t k_combine_threads = 256;
 constexpr uint32_t k_prefill_threads = 128;
+// Fewer tokens than this: the scalar prefill kernel by default (exact F32; little work to gain on, and short
+// prompts then match decode as closely as before). DS_ATTN_PREFILL=coopmat ignores it.
+constexpr int64_t k_coopmat_prefill_min_tokens = 64;
 
 uint32_t chunk_keys(int64_t n_ctx) {
   const int64_t tiles = div_up(n_ctx, k_decode_threads);
@@ -89,9 +95,43 @@ void decode(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v
   if (need && combine) combine_partials(rec, scratch, step, out, pc, uint32_t(s.head_dim));
 }
 
+// Shared memory of attention_prefill_coopmat.comp: Q (64 rows) and K, V (32 keys) tiles of head_dim + 8 halves
+// per row, S (64 x 36 F32), P (64 x 40 halves); the emulated twin adds 128 floats of lane exchange.
+uint32_t coopmat_prefill_shared_bytes(uint32_t head_dim, bool emulated) {
+  return (64 + 2 * 32) * (head_dim + 8) * 2 + 64 * 36 * 4 + 64 * 40 * 2 + (emulated ? 128 * 4 : 0);
+}
+
+// Why the tensor-core prefill kernel (or its emulated twin) cannot run here; empty when it can.
+std::string coopmat_prefill_unfit(const Device& dev, int64_t head_dim, bool emulated) {
+  if (!emulated && !dev.has_coopmat_nv()) return "the device offers no VK_NV_cooperative_matrix (tensor cores)";
+  if (!emulated && dev.subgroup_size() != 32)
+    return "its subgroups are " + std::to_string(dev.subgroup_size()) + " wide, the kernel needs 32";
+  if (head_dim % 16 != 0) return "head_dim " + std::to_string(head_dim) + " is not a multiple of 16";
+  const uint32_t need = coopmat_prefill_shared_bytes(uint32_t(head_dim), emulated);
+  const uint32_t have = dev.props().limits.maxComputeSharedMemorySize;
+  if (need > have)
+    return "head_dim " + std::to_string(head_dim) + " needs " + std::to_string(need) +
+           " bytes of shared memory, the device has " + std::to_string(have);
+  return {};
+}
+
+void prefill_coopmat(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& step,
+                     float scale, const Tensor& out, const Shape& s, const char* kernel) {
+  // Heads per workgroup: the largest of 4, 2, 1 dividing the GQA group, so the 64 rows share one kv head.
+  const uint32_t heads = pow2_divisor(uint32_t(s.n_heads / s.n_kv), 4);
+  const uint32_t tokens = 64 / heads;
+  push::AttentionPush pc{uint32_t(s.n_heads), uint32_t(s.n_kv), uint32_t(s.n_ctx), uint32_t(s.n_tokens), scale,
+                         0, 0, 0};
+  auto& p = rec.device().pipeline(kernel, 5, sizeof pc, {uint32_t(s.head_dim), tokens});
+  rec.dispatch(p, {q.buf, k.buf, v.buf, step.buf, out.buf}, 0b10000, &pc, div_up(s.n_tokens, tokens),
+               uint32_t(s.n_heads) / heads, 1, kernel);
+}
+
 void prefill(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& step, float scale,
              const Tensor& out, const Shape& s) {
   Device& dev = rec.device();
+  const char* kernel = attention_prefill_kernel(dev, s.head_dim, s.n_tokens);
+  if (std::string(kernel) != "attention_prefill") return prefill_coopmat(rec, q, k, v, step, scale, out, s, kernel);
   // Query rows and keys per tile: Q (F32) and K, V (F16) tiles fit 32 KiB of shared memory.
   const uint32_t hd = uint32_t(s.head_dim);
   const uint32_t bq = hd <= 64 ? 32 : hd <= 128 ? 16 : 8;
@@ -109,6 +149,23 @@ void prefill(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& 
 }
 
 }  // namespace
+
+const char* attention_prefill_kernel(const Device& dev, int64_t head_dim, int64_t n_tokens) {
+  const char* env = std::getenv("DS_ATTN_PREFILL");
+  const std::string forced = env ? env : "";
+  if (forced.empty())
+    return n_tokens >= k_coopmat_prefill_min_tokens && coopmat_prefill_unfit(dev, head_dim, false).empty()
+               ? "attention_prefill_coopmat"
+               : "attention_prefill";
+  if (forced == "scalar") return "attention_prefill";
+  DS_CHECK(forced == "coopmat" || forced == "emulated", "[attention] DS_ATTN_PREFILL=", forced,
+           " unknown (scalar, coopmat or emulated)");
+  const bool emulated = forced == "emulated";
+  const std::string why = coopmat_prefill_unfit(dev, head_dim, emulated);
+  DS_CHECK(why.empty(), "[attention] DS_ATTN_PREFILL=", forced, ": the tensor-core prefill kernel cannot run on ",
+           dev.info().name, ": ", why);
+  return emulated ? "attention_prefill_coopmat_emulated" : "attention_prefill_coopmat";
+}
 
 void kv_store(vk::Recorder& rec, const Tensor& src, const Tensor& step, const Tensor& cache) {
   check_type("kv_store", src, DType::F32);

@@ -8,6 +8,7 @@
 #include "ops/tensor.h"
 
 namespace ds {
+class Device;
 namespace vk {
 class Recorder;
 }
@@ -27,6 +28,15 @@ void kv_store(vk::Recorder& rec, const Tensor& src, const Tensor& step, const Te
 // written to scratch and `out` is left for the consumer that merges them; with one chunk `out` is written.
 void attention(vk::Recorder& rec, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const Tensor& step,
                float scale, const Tensor& out, const Tensor& scratch = {}, bool combine = true);
+
+// The prefill kernel attention() uses for head_dim and n_tokens on dev (the name of its pipeline and dispatch
+// label): "attention_prefill_coopmat" (tensor cores, shaders/attention_prefill_coopmat.comp; Q and P rounded
+// to F16) for 64 tokens or more where the device has VK_NV_cooperative_matrix, 32-wide subgroups,
+// head_dim % 16 == 0 and the shared memory for its tiles, else "attention_prefill" (scalar F32).
+// DS_ATTN_PREFILL=scalar|coopmat|emulated forces one (any length); "emulated" is the tensor-core kernel's twin
+// with plain loops for the products (any device; tests of its indexing). Forcing a kernel that cannot run
+// throws, naming why.
+const char* attention_prefill_kernel(const Device& dev, int64_t head_dim, int64_t n_tokens);
 
 // Decode's split of a cache of n_ctx positions: keys per chunk and chunks per head (1: no partials, no combine).
 // The partials in scratch are [n_heads][n_chunks][head_dim + 4] F32: the chunk's unnormalized output, then
