@@ -19,9 +19,9 @@ layout(constant_id = 1) const uint HD = 64;     // head_dim (a multiple of 4, at
 layout(constant_id = 2) const uint QPW = 1;     // query heads per workgroup
 layout(constant_id = 3) const uint KSPLIT = 4;  // lanes per key in the score phase (power of 2 <= subgroup)
 layout(push_constant) uniform Push { AttentionPush p; };
-layout(set = 0, binding = 0) CHAIN_COHERENT readonly buffer Q { vec4 q4[]; };         // [head_dim, n_heads, 1] F32
-layout(set = 0, binding = 1) CHAIN_COHERENT readonly buffer K { f16vec4 k4[]; };      // [head_dim, n_ctx, n_kv] F16
-layout(set = 0, binding = 2) CHAIN_COHERENT readonly buffer V { f16vec4 v4[]; };      // [head_dim, n_ctx, n_kv] F16
+layout(set = 0, binding = 0) CHAIN_INPUT buffer Q { vec4 q4[]; };         // [head_dim, n_heads, 1] F32
+layout(set = 0, binding = 1) CHAIN_INPUT buffer K { f16vec4 k4[]; };      // [head_dim, n_ctx, n_kv] F16
+layout(set = 0, binding = 2) CHAIN_INPUT buffer V { f16vec4 v4[]; };      // [head_dim, n_ctx, n_kv] F16
 layout(set = 0, binding = 3) readonly buffer Step { int step[]; };     // {n_past, ...}
 layout(set = 0, binding = 4) writeonly buffer Dst { vec4 dst4[]; };    // output or partials
 

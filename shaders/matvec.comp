@@ -20,8 +20,8 @@ layout(push_constant) uniform Push { MatmulPush p; };
 
 #define W_BINDING 0
 #include "dequant.glsl"
-layout(set = 0, binding = 1) CHAIN_COHERENT readonly buffer X { float x[]; };
-layout(set = 0, binding = 1) CHAIN_COHERENT readonly buffer X4 { vec4 x4[]; };
+layout(set = 0, binding = 1) CHAIN_INPUT buffer X { float x[]; };
+layout(set = 0, binding = 1) CHAIN_INPUT buffer X4 { vec4 x4[]; };
 layout(set = 0, binding = 2) CHAIN_COHERENT buffer Y { float y[]; };
 layout(set = 0, binding = 3) readonly buffer Bias { float bias[]; };
 layout(set = 0, binding = 4) readonly buffer NormW { float norm_w[]; };

@@ -18,9 +18,9 @@
 
 namespace ds {
 
-// Decode chain flags: 16-byte slots at up to 256-byte alignment, one per chained dispatch (4096 slots at the
-// usual 16 bytes: far more than a step records; past the end dispatches fall back to barriers).
-constexpr int64_t k_chain_slot_words = 16384;
+// Decode chain flags: one 256-byte slot per chained dispatch (vk::Recorder::begin_chain), 1024 of them: a
+// 16-layer model records ~100 per step; past the end, dispatches fall back to barriers.
+constexpr int64_t k_chain_slot_words = 65536;
 
 // Probes of a session: a capture set for the decode step (1 query) and, when the plan captures prefill,
 // one for batched passes; frames not yet taken (decode: by sequence number; prefill: parsed at once,

@@ -148,11 +148,14 @@ void Recorder::dispatch(const Pipeline& p, const std::vector<BufferSlice>& bufs,
 }
 
 void Recorder::begin_chain(const BufferSlice& slots) {
-  chain_stride_ = std::max<VkDeviceSize>(16, dev_.props().limits.minStorageBufferOffsetAlignment);
+  // 256 bytes apart: the flags that every waiting workgroup polls do not share a cache line (or an L2 slice,
+  // likely) with the counter that the running kernel's workgroups increment.
+  chain_stride_ = std::max<VkDeviceSize>(256, dev_.props().limits.minStorageBufferOffsetAlignment);
   DS_CHECK(slots.size >= 2 * chain_stride_ && slots.size % 4 == 0, "[vk] chain slots of ", slots.size,
            " bytes: need at least two slots of ", chain_stride_);
   barrier();  // work submitted before this recording no longer uses the flags
   vkCmdFillBuffer(cmd_, slots.buffer, slots.offset, slots.size, 0);
+  barrier();
   vkCmdFillBuffer(cmd_, slots.buffer, slots.offset, 4, 1);  // slot 0: done
   barrier();
   chain_slots_ = slots;

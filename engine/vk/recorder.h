@@ -60,7 +60,7 @@ class Recorder {
   void copy(const BufferSlice& src, const BufferSlice& dst);
   void fill(const BufferSlice& dst, uint32_t value);
   void barrier();  // full compute/transfer barrier
-  // Chain mode from here on, with `slots` as the chain's flags (zeroed here; 16-byte slots at the device's
+  // Chain mode from here on, with `slots` as the chain's flags (zeroed here; 256-byte slots, or the device's
   // storage-buffer offset alignment; when they run out, dispatches fall back to barriers).
   void begin_chain(const BufferSlice& slots);
   uint32_t chained_count() const { return chained_; }  // dispatches recorded chained
