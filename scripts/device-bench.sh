@@ -9,7 +9,6 @@
 #         DS_ATTN_PREFILL=scalar (before) and the default choice (after), and the attention kernel bench.
 # hybrid: the 1B-shaped teacher against its 50 % / 75 % Mamba and linear students (synth --replace),
 #         decode tokens/s at depths 1k, 8k, 32k and the student/teacher ratios (docs/performance.md).
-# chain: decode with chained kernels (vk::Recorder chain mode) against barriers, and its tests.
 # fusion: decode of llama1b-f16 with both decode fusions (ops/matvec_fused.h), without the combine one,
 #         without the rope one, and with neither (DS_NO_DECODE_FUSION), at depths 0, 1k, 8k.
 set -uo pipefail
@@ -92,15 +91,6 @@ for w in $what; do
         DS_ATTN_PREFILL=$k $B/distilscope-cli bench $M/llama1b-f16.gguf --prompt-len 512 -n 16 --depths 0 --reps 5 2>&1 | grep -i prefill | tee -a "$OUT/summary.txt"
         DS_ATTN_PREFILL=$k $B/distilscope-cli bench $M/llama1b-f16.gguf --prompt-len 512 -n 16 --depths 0 --reps 1 --profile 2>&1 | grep -E 'attention_prefill|prefill' | head -6 | tee -a "$OUT/summary.txt"
         DS_ATTN_PREFILL=$k DS_NO_VALIDATION=1 DS_BENCH=1 $B/ds_test_ops_attention --gtest_filter='*Bench*' 2>&1 | grep 'tokens 512' | tee -a "$OUT/summary.txt"
-      done ;;
-    chain)  # decode with the kernels chained (default on GPUs) against barriers between them (DS_DECODE_CHAIN=0)
-      DS_NO_VALIDATION=1 $B/ds_test_decode_chain 2>&1 | grep -E 'FAILED|tests? from .* ran|PASSED' | head -12 | tee -a "$OUT/summary.txt"
-      for t in f16 q8_0; do
-        [ -f $M/llama1b-$t.gguf ] || $B/distilscope-cli synth -o $M/llama1b-$t.gguf --type $t 2>&1 | tail -1
-        for c in 1 0; do
-          log "bench llama1b-$t DS_DECODE_CHAIN=$c"
-          DS_DECODE_CHAIN=$c $B/distilscope-cli bench $M/llama1b-$t.gguf --prompt-len 512 -n 128 --depths 0,1024,8192 --reps 3 2>&1 | grep -E '^decode' | tee -a "$OUT/summary.txt"
-        done
       done ;;
     sweep)
       log "matmul sweep (gate/up-sized weight)"; $B/ds_bench_matmul --sweep 2>&1 | tail -80 | tee -a "$OUT/summary.txt"

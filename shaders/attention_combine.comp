@@ -3,14 +3,13 @@
 // (acc_c, m_c, l_c) written by attention_decode.comp: out = sum_c w_c acc_c / sum_c w_c l_c with
 // w_c = exp(m_c - max_c m_c). Threads split the chunks into T / NP slices so the loads overlap.
 #include "common.glsl"
-#include "chain.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint T = 256;
 layout(constant_id = 1) const uint HD = 64;
 layout(constant_id = 2) const uint MAX_CHUNKS = 128;
 layout(push_constant) uniform Push { AttentionPush p; };
-layout(set = 0, binding = 0) CHAIN_INPUT buffer Part { vec4 part4[]; };  // [n_heads][n_chunks][NP + 1]
+layout(set = 0, binding = 0) readonly buffer Part { vec4 part4[]; };  // [n_heads][n_chunks][NP + 1]
 layout(set = 0, binding = 1) readonly buffer Step { int step[]; };
 layout(set = 0, binding = 2) writeonly buffer O { vec4 o4[]; };      // [head_dim, n_heads, 1]
 

@@ -10,7 +10,6 @@
 // With n_chunks == 1 the normalized output is written to dst; otherwise dst is the partials workspace, per
 // (head, chunk): NP vec4 of unnormalized sum_j p_j v_j, then vec4(m, l, 0, 0) (attention_combine.comp).
 #include "common.glsl"
-#include "chain.glsl"
 #extension GL_KHR_shader_subgroup_shuffle : require
 
 layout(local_size_x_id = 0) in;
@@ -19,9 +18,9 @@ layout(constant_id = 1) const uint HD = 64;     // head_dim (a multiple of 4, at
 layout(constant_id = 2) const uint QPW = 1;     // query heads per workgroup
 layout(constant_id = 3) const uint KSPLIT = 4;  // lanes per key in the score phase (power of 2 <= subgroup)
 layout(push_constant) uniform Push { AttentionPush p; };
-layout(set = 0, binding = 0) CHAIN_INPUT buffer Q { vec4 q4[]; };         // [head_dim, n_heads, 1] F32
-layout(set = 0, binding = 1) CHAIN_INPUT buffer K { f16vec4 k4[]; };      // [head_dim, n_ctx, n_kv] F16
-layout(set = 0, binding = 2) CHAIN_INPUT buffer V { f16vec4 v4[]; };      // [head_dim, n_ctx, n_kv] F16
+layout(set = 0, binding = 0) readonly buffer Q { vec4 q4[]; };         // [head_dim, n_heads, 1] F32
+layout(set = 0, binding = 1) readonly buffer K { f16vec4 k4[]; };      // [head_dim, n_ctx, n_kv] F16
+layout(set = 0, binding = 2) readonly buffer V { f16vec4 v4[]; };      // [head_dim, n_ctx, n_kv] F16
 layout(set = 0, binding = 3) readonly buffer Step { int step[]; };     // {n_past, ...}
 layout(set = 0, binding = 4) writeonly buffer Dst { vec4 dst4[]; };    // output or partials
 

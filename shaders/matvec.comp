@@ -7,7 +7,6 @@
 // adjacent chunks, so reads are coalesced), accumulate ROWS x NCOLS partial dots in F32 registers,
 // then reduce them with subgroupAdd and one shared-memory pass. Weight type by -D (see dequant.glsl).
 #include "common.glsl"
-#include "chain.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 128;
@@ -20,9 +19,9 @@ layout(push_constant) uniform Push { MatmulPush p; };
 
 #define W_BINDING 0
 #include "dequant.glsl"
-layout(set = 0, binding = 1) CHAIN_INPUT buffer X { float x[]; };
-layout(set = 0, binding = 1) CHAIN_INPUT buffer X4 { vec4 x4[]; };
-layout(set = 0, binding = 2) CHAIN_COHERENT buffer Y { float y[]; };
+layout(set = 0, binding = 1) readonly buffer X { float x[]; };
+layout(set = 0, binding = 1) readonly buffer X4 { vec4 x4[]; };
+layout(set = 0, binding = 2) buffer Y { float y[]; };
 layout(set = 0, binding = 3) readonly buffer Bias { float bias[]; };
 layout(set = 0, binding = 4) readonly buffer NormW { float norm_w[]; };
 layout(set = 0, binding = 4) readonly buffer NormW4 { vec4 norm_w4[]; };

@@ -12,7 +12,6 @@
 // RoPE pairs of a [q | k | v] output and stores k and v into the F16 caches (each subgroup's rows are whole
 // pairs), and COMBINE, a prologue that stages the attention output merged from split-K partials.
 #include "common.glsl"
-#include "chain.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 256;
@@ -28,8 +27,8 @@ layout(push_constant) uniform Push { MatmulPush p; };
 
 #define W_BINDING 0
 #include "dequant.glsl"
-layout(set = 0, binding = 1) CHAIN_INPUT buffer X4 { vec4 x4[]; };
-layout(set = 0, binding = 2) CHAIN_COHERENT buffer Y { float y[]; };
+layout(set = 0, binding = 1) readonly buffer X4 { vec4 x4[]; };
+layout(set = 0, binding = 2) buffer Y { float y[]; };
 layout(set = 0, binding = 3) readonly buffer Bias { float bias[]; };
 layout(set = 0, binding = 4) readonly buffer NormW4 { vec4 norm_w4[]; };
 #ifdef FUSED

@@ -18,10 +18,6 @@
 
 namespace ds {
 
-// Decode chain flags: one 256-byte slot per chained dispatch (vk::Recorder::begin_chain), 1024 of them: a
-// 16-layer model records ~100 per step; past the end, dispatches fall back to barriers.
-constexpr int64_t k_chain_slot_words = 65536;
-
 // Probes of a session: a capture set for the decode step (1 query) and, when the plan captures prefill,
 // one for batched passes; frames not yet taken (decode: by sequence number; prefill: parsed at once,
 // since several passes of one prefill call would overrun its small ring).
@@ -81,9 +77,6 @@ Session::Session(Model& model, const SessionOptions& opts) : model_(model) {
   const char* combine_env = std::getenv("DS_DECODE_FUSE_COMBINE");
   const bool combine = opts.fuse_combine || (combine_env && *combine_env && std::string(combine_env) != "0");
   decode_->fuse_combine = opts.fuse_decode && combine && !all_off && no_fusion != "combine";
-  const char* chain_env = std::getenv("DS_DECODE_CHAIN");
-  const bool chain = chain_env && *chain_env ? std::string(chain_env) != "0" : opts.chain_decode && dev.info().type != "cpu";
-  if (chain) chain_slots_ = make_tensor(*sampler_arena_, DType::I32, {k_chain_slot_words, 1, 1, 1}, "decode_chain");
   decode_rec_ = std::make_unique<vk::Recording>(dev);
   batch_rec_ = std::make_unique<vk::Recording>(dev);
   if (dev.profiling()) {
@@ -302,7 +295,6 @@ void Session::record_decode(bool sample) {
   if (decode_prof_) decode_prof_->reset(decode_rec_->cmd(), uint32_t(g.nodes().size() + 16));
   vk::Recorder rec(model_.device(), decode_rec_->cmd(), decode_prof_.get());
   if (chunks > 1) rec.barrier();
-  if (chain_slots_ && chunks == 1 && !decode_prof_) rec.begin_chain(chain_slots_.buf);
   g.record(rec, chunk_start(chunks - 1), n_nodes);
   if (sampler) {
     rec.barrier();

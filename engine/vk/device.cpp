@@ -190,8 +190,6 @@ const vk::Pipeline& Device::pipeline(const std::string& shader, uint32_t n_buffe
   return pipelines_->get(shader, n_buffers, push_bytes, spec);
 }
 
-const vk::Pipeline* Device::chained_pipeline(const vk::Pipeline& p) { return pipelines_->chained(p); }
-
 uint32_t Device::memory_type(uint32_t type_bits, VkMemoryPropertyFlags want, VkMemoryPropertyFlags avoid) const {
   for (uint32_t i = 0; i < mem_props_.memoryTypeCount; ++i) {
     auto f = mem_props_.memoryTypes[i].propertyFlags;

@@ -102,9 +102,6 @@ const Pipeline& PipelineRegistry::get(const std::string& shader, uint32_t n_buff
   VkDevice d = dev_.handle();
   auto p = std::make_unique<Pipeline>();
   p->name = key;
-  p->shader = shader;
-  p->spec = spec;
-  p->chained = shader.size() > 6 && shader.compare(shader.size() - 6, 6, "_chain") == 0;
   p->n_buffers = n_buffers;
   p->push_bytes = push_bytes;
 
@@ -116,17 +113,12 @@ const Pipeline& PipelineRegistry::get(const std::string& shader, uint32_t n_buff
   VK_CHECK(vkCreateShaderModule(d, &mi, nullptr, &m));
   p->module = DeviceHandle<VkShaderModule>(d, m, vkDestroyShaderModule);
 
-  DS_CHECK(n_buffers <= k_chain_wait_binding, "[vk] shader ", shader, " binds ", n_buffers, " buffers, at most ",
-           k_chain_wait_binding, " allowed");
   std::vector<VkDescriptorSetLayoutBinding> binds(n_buffers);
   for (uint32_t i = 0; i < n_buffers; ++i)
     binds[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
-  if (p->chained)
-    for (uint32_t b : {k_chain_wait_binding, k_chain_signal_binding})
-      binds.push_back({b, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr});
   VkDescriptorSetLayoutCreateInfo li{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
   li.flags = VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR;
-  li.bindingCount = uint32_t(binds.size());
+  li.bindingCount = n_buffers;
   li.pBindings = binds.data();
   VkDescriptorSetLayout sl;
   VK_CHECK(vkCreateDescriptorSetLayout(d, &li, nullptr, &sl));
@@ -158,21 +150,6 @@ const Pipeline& PipelineRegistry::get(const std::string& shader, uint32_t n_buff
   auto& ref = *p;
   pipelines_.emplace(key, std::move(p));
   return ref;
-}
-
-const Pipeline* PipelineRegistry::chained(const Pipeline& p) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (auto it = chained_.find(&p); it != chained_.end()) return it->second;
-  }
-  const Pipeline* c = nullptr;
-  if (p.chained)
-    c = &p;
-  else if (const std::string name = p.shader + "_chain"; has_shader(name))
-    c = &get(name, p.n_buffers, p.push_bytes, p.spec);
-  std::lock_guard<std::mutex> lock(mutex_);
-  chained_[&p] = c;
-  return c;
 }
 
 }  // namespace ds::vk

@@ -1,8 +1,6 @@
 // Recorder and Profiler implementation.
 #include "vk/recorder.h"
 
-#include <algorithm>
-
 #include "distilscope/device.h"
 #include "vk/check.h"
 #include "vk/pipeline.h"
@@ -59,7 +57,6 @@ void Recorder::barrier() {
                      VK_ACCESS_TRANSFER_WRITE_BIT;
   auto stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
   vkCmdPipelineBarrier(cmd_, stages, stages, 0, 1, &mb, 0, nullptr, 0, nullptr);
-  prev_slot_ = 0;
   written_.clear();
   read_.clear();
   ++barriers_;
@@ -97,8 +94,8 @@ void Recorder::dispatch(const Pipeline& p, const std::vector<BufferSlice>& bufs,
                gz <= lim.maxComputeWorkGroupCount[2],
            "[vk] ", p.name, ": dispatch ", gx, "x", gy, "x", gz, " exceeds the device's workgroup count limits");
   if (gx == 0 || gy == 0 || gz == 0) return;
-  VkDescriptorBufferInfo infos[18];
-  VkWriteDescriptorSet writes[18];
+  VkDescriptorBufferInfo infos[16];
+  VkWriteDescriptorSet writes[16];
   DS_CHECK(bufs.size() <= 16, "[vk] ", p.name, ": too many bindings");
   for (size_t i = 0; i < bufs.size(); ++i) {
     DS_CHECK(bufs[i].buffer != VK_NULL_HANDLE, "[vk] ", p.name, ": binding ", i, " is empty");
@@ -112,69 +109,24 @@ void Recorder::dispatch(const Pipeline& p, const std::vector<BufferSlice>& bufs,
     writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     writes[i].pBufferInfo = &infos[i];
   }
-  const Pipeline* chained = nullptr;
-  if (chain_slots_ && !profiler_ && (next_slot_ + 1) * chain_stride_ <= chain_slots_.size)
-    chained = dev_.chained_pipeline(p);
-  uint32_t n_writes = uint32_t(bufs.size());
-  if (chained) {
-    // After anything unchained, start from a barrier; after a chained dispatch, wait for it on the GPU.
-    if (prev_slot_ == 0 && (!written_.empty() || !read_.empty())) barrier();
-    const uint32_t wait = prev_slot_, signal = next_slot_++;
-    for (size_t i = 0; i < bufs.size(); ++i) {
-      Range r{bufs[i].buffer, bufs[i].offset, bufs[i].offset + bufs[i].size};
-      ((write_mask & (1u << i)) ? written_ : read_).push_back(r);
-    }
-    const uint32_t slot[2] = {wait, signal}, binding[2] = {k_chain_wait_binding, k_chain_signal_binding};
-    for (int j = 0; j < 2; ++j, ++n_writes) {
-      infos[n_writes] = {chain_slots_.buffer, chain_slots_.offset + slot[j] * chain_stride_, 16};
-      writes[n_writes] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-      writes[n_writes].dstBinding = binding[j];
-      writes[n_writes].descriptorCount = 1;
-      writes[n_writes].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-      writes[n_writes].pBufferInfo = &infos[n_writes];
-    }
-    prev_slot_ = signal;
-    ++chained_;
-  } else {
-    hazard_check(bufs.data(), bufs.size(), write_mask);
-    prev_slot_ = 0;
-  }
-  const Pipeline& run = chained ? *chained : p;
-  vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, run.pipeline);
-  dev_.push_descriptor_fn()(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, run.layout, 0, n_writes, writes);
-  if (run.push_bytes) vkCmdPushConstants(cmd_, run.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, run.push_bytes, push);
+  hazard_check(bufs.data(), bufs.size(), write_mask);
+  vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
+  dev_.push_descriptor_fn()(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, uint32_t(bufs.size()), writes);
+  if (p.push_bytes) vkCmdPushConstants(cmd_, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, p.push_bytes, push);
   vkCmdDispatch(cmd_, gx, gy, gz);
   after(label, p.name);
-}
-
-void Recorder::begin_chain(const BufferSlice& slots) {
-  // 256 bytes apart: the flags that every waiting workgroup polls do not share a cache line (or an L2 slice,
-  // likely) with the counter that the running kernel's workgroups increment.
-  chain_stride_ = std::max<VkDeviceSize>(256, dev_.props().limits.minStorageBufferOffsetAlignment);
-  DS_CHECK(slots.size >= 2 * chain_stride_ && slots.size % 4 == 0, "[vk] chain slots of ", slots.size,
-           " bytes: need at least two slots of ", chain_stride_);
-  barrier();  // work submitted before this recording no longer uses the flags
-  vkCmdFillBuffer(cmd_, slots.buffer, slots.offset, slots.size, 0);
-  barrier();
-  vkCmdFillBuffer(cmd_, slots.buffer, slots.offset, 4, 1);  // slot 0: done
-  barrier();
-  chain_slots_ = slots;
-  next_slot_ = 1;
-  prev_slot_ = 0;
 }
 
 void Recorder::copy(const BufferSlice& src, const BufferSlice& dst) {
   DS_CHECK(src.size <= dst.size, "[vk] copy of ", src.size, " bytes into a slice of ", dst.size);
   BufferSlice b[2] = {src, dst};
   hazard_check(b, 2, 0b10);
-  prev_slot_ = 0;
   VkBufferCopy region{src.offset, dst.offset, src.size};
   vkCmdCopyBuffer(cmd_, src.buffer, dst.buffer, 1, &region);
 }
 
 void Recorder::fill(const BufferSlice& dst, uint32_t value) {
   hazard_check(&dst, 1, 1);
-  prev_slot_ = 0;
   vkCmdFillBuffer(cmd_, dst.buffer, dst.offset, dst.size, value);
 }
 

@@ -2,12 +2,6 @@
 // a memory barrier is inserted only where a dispatch touches a range written (or writes a range
 // read) since the last barrier, so independent dispatches may overlap. With a Profiler attached
 // it writes a GPU timestamp after every dispatch, labelled with the op's name.
-// Chain mode (begin_chain, used for a GPU's decode step): a dispatch whose shader has a chained variant
-// (shaders/chain.glsl) directly after another chained dispatch gets no barrier; its workgroups wait on the
-// GPU for the previous dispatch's last workgroup instead, so consecutive kernels overlap their launch and
-// drain. Each chained dispatch waits for the one before it, so it also runs after everything recorded before
-// that: the usual hazard rules hold. Anything else (another kernel, a copy, a fill) breaks the chain: barriers
-// as usual, and the next chained dispatch starts after a barrier. Off with a profiler attached.
 #pragma once
 #include <vulkan/vulkan.h>
 
@@ -60,10 +54,6 @@ class Recorder {
   void copy(const BufferSlice& src, const BufferSlice& dst);
   void fill(const BufferSlice& dst, uint32_t value);
   void barrier();  // full compute/transfer barrier
-  // Chain mode from here on, with `slots` as the chain's flags (zeroed here; 256-byte slots, or the device's
-  // storage-buffer offset alignment; when they run out, dispatches fall back to barriers).
-  void begin_chain(const BufferSlice& slots);
-  uint32_t chained_count() const { return chained_; }  // dispatches recorded chained
   VkCommandBuffer cmd() const { return cmd_; }
   Device& device() { return dev_; }
   uint32_t dispatch_count() const { return dispatches_; }
@@ -83,11 +73,6 @@ class Recorder {
   Profiler* profiler_;
   std::vector<Range> written_, read_;
   uint32_t dispatches_ = 0, barriers_ = 0;
-  // Chain mode: the flags, their stride, the next free slot and the slot of the previous dispatch (0: the
-  // previous dispatch was not chained; slot 0 always reads "done").
-  BufferSlice chain_slots_;
-  VkDeviceSize chain_stride_ = 0;
-  uint32_t next_slot_ = 0, prev_slot_ = 0, chained_ = 0;
 };
 
 }  // namespace ds::vk

@@ -5,12 +5,6 @@
 
 namespace ds::vk {
 
-bool has_shader(std::string_view name) {
-  for (size_t i = 0; i < k_embedded_shader_count; ++i)
-    if (name == k_embedded_shaders[i].name) return true;
-  return false;
-}
-
 std::span<const uint32_t> find_shader(std::string_view name) {
   for (size_t i = 0; i < k_embedded_shader_count; ++i)
     if (name == k_embedded_shaders[i].name) return {k_embedded_shaders[i].words, k_embedded_shaders[i].n_words};

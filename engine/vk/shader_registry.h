@@ -18,6 +18,5 @@ extern const size_t k_embedded_shader_count;
 
 // The SPIR-V of a shader variant; throws ds::Error listing nothing found for an unknown name.
 std::span<const uint32_t> find_shader(std::string_view name);
-bool has_shader(std::string_view name);
 
 }  // namespace ds::vk

@@ -98,8 +98,6 @@ class Device {
   // A compute pipeline for an embedded shader, created on first use and cached by (name, spec).
   const vk::Pipeline& pipeline(const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,
                                const std::vector<uint32_t>& spec = {});
-  // The chained variant of a pipeline (shaders/chain.glsl), or nullptr where its shader has none.
-  const vk::Pipeline* chained_pipeline(const vk::Pipeline& p);
   // Memory type index for a kind of allocation; throws naming the need when none fits.
   uint32_t memory_type(uint32_t type_bits, VkMemoryPropertyFlags want, VkMemoryPropertyFlags avoid = 0) const;
   // Device memory currently allocated through this Device, in bytes (all arenas).

@@ -49,12 +49,6 @@ struct SessionOptions {
   // workgroup of the projection repeats the merge: on the H200 it gains 2 % at depth 0 and loses 11 % at
   // depth 8192 (docs/performance.md). DS_DECODE_FUSE_COMBINE=1 turns it on.
   bool fuse_combine = false;
-  // Chain the decode step's kernels on GPUs (vk::Recorder chain mode, shaders/chain.glsl): consecutive
-  // mat-vec and attention kernels follow each other without pipeline barriers, each workgroup waiting on the
-  // GPU for the kernel before it. On the H200 this is the largest single decode gain (docs/performance.md).
-  // Off on CPU devices (lavapipe runs one dispatch at a time anyway) and while profiling.
-  // DS_DECODE_CHAIN=0 turns it off, =1 turns it on on any device (tests).
-  bool chain_decode = true;
 };
 
 class Session {
@@ -143,7 +137,6 @@ class Session {
   std::unique_ptr<vk::Profiler> decode_prof_, batch_prof_;
   bool decode_recorded_ = false;
   bool small_layers_ = true;                      // SessionOptions::small_layers (off while probes are on)
-  Tensor chain_slots_;                            // the decode chain's flags (empty: chain mode off)
   bool decode_samples_ = false;                   // decode_rec_ includes the sampler
   const vk::Profiler* last_prof_ = nullptr;
   struct Probes;                                  // capture sets and pending frames (session.cpp)
