@@ -7,6 +7,9 @@
 // the next slice, loaded two steps earlier into registers (16-byte global loads, W dequantized and x
 // converted to F16, 8 halves per uvec4), into the other shared buffer and issues the loads of the slice
 // three steps ahead: two shared buffers, two register sets, one barrier per K step. Needs K % 32 == 0, subgroups of 32 and 16-byte aligned bindings (host checks).
+// Split-K (gl_NumWorkGroups.z = S > 1): workgroup z reduces K slice z (K / S, a multiple of 32) and writes
+// its partial product to y at z * M * N, without bias or accumulate; matmul_split_sum.comp adds the S
+// partials in order (ops/matmul.cpp). More workgroups for shapes with few output tiles and a long K.
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #include "common.glsl"
@@ -35,8 +38,12 @@ uvec4 pack8(vec4 lo, vec4 hi) {
   return uvec4(packHalf2x16(lo.xy), packHalf2x16(lo.zw), packHalf2x16(hi.xy), packHalf2x16(hi.zw));
 }
 
-// Chunk c of a tile: row c / 4, halves (c % 4) * 8 .. +7 of the K slice.
+// This workgroup's K range (split-K: slice gl_WorkGroupID.z of gl_NumWorkGroups.z).
+uint k_begin() { return gl_WorkGroupID.z * (p.K / gl_NumWorkGroups.z); }
+
+// Chunk c of a tile: row c / 4, halves (c % 4) * 8 .. +7 of the K slice (k0 relative to k_begin()).
 void load_slice(uint k0, uint n0, uint m0, out uvec4 wr[W_CHUNKS], out uvec4 xr[X_CHUNKS]) {
+  k0 += k_begin();
   const uint tid = gl_LocalInvocationID.x;
   for (uint i = 0; i < W_CHUNKS; ++i) {
     const uint c = tid + 256 * i, r = c / 4, kk = (c % 4) * 8;
@@ -108,8 +115,12 @@ void store_result(FRAG32 c, uint n_base, uint m_base) {
     const uint n = n_base + e % 16, m = m_base + e / 16;
     if (n >= p.N || m >= p.M) continue;
     float v = stage[sg * 256 + e];
-    if ((p.flags & MATMUL_BIAS) != 0) v += bias[n];
     const uint dst = m * p.N + n;
+    if (gl_NumWorkGroups.z > 1) {  // split-K partial: summed (with bias and accumulate) by the next pass
+      y[gl_WorkGroupID.z * p.M * p.N + dst] = v;
+      continue;
+    }
+    if ((p.flags & MATMUL_BIAS) != 0) v += bias[n];
     if ((p.flags & MATMUL_ACCUMULATE) != 0) v += y[dst];
     y[dst] = v;
   }
@@ -143,8 +154,9 @@ void main() {
   }
   const uint k_end = 0;  // skip the real loop but keep the epilogue, so the products are used
 #else
-  const uint k_end = p.K;
+  const uint k_end = p.K / gl_NumWorkGroups.z;
 #endif
+  const uint k_len = p.K / gl_NumWorkGroups.z;  // this workgroup's share of K
 #if defined(PROBE_SMEM)
 #define STORE_SLICE(b, w, x)
 #define LOAD_SLICE(k, w, x)
@@ -161,13 +173,13 @@ void main() {
   uvec4 wr[W_CHUNKS], xr[X_CHUNKS];
   load_slice(0, n0, m0, wr, xr);
   store_slice(0, wr, xr);
-  if (BK < p.K) load_slice(BK, n0, m0, wr, xr);
+  if (BK < k_len) load_slice(BK, n0, m0, wr, xr);
   barrier();
   uint buf = 0;
   for (uint k0 = 0; k0 < k_end; k0 += BK) {
     PRODUCTS(buf)
-    if (k0 + BK < p.K) STORE_SLICE(buf ^ 1u, wr, xr)
-    if (k0 + 2 * BK < p.K) LOAD_SLICE(k0 + 2 * BK, wr, xr)
+    if (k0 + BK < k_len) STORE_SLICE(buf ^ 1u, wr, xr)
+    if (k0 + 2 * BK < k_len) LOAD_SLICE(k0 + 2 * BK, wr, xr)
     barrier();
     buf ^= 1u;
   }
@@ -178,18 +190,18 @@ void main() {
   uvec4 w0[W_CHUNKS], x0[X_CHUNKS], w1[W_CHUNKS], x1[X_CHUNKS];
   load_slice(0, n0, m0, w0, x0);
   store_slice(0, w0, x0);
-  if (BK < p.K) load_slice(BK, n0, m0, w1, x1);
-  if (2 * BK < p.K) load_slice(2 * BK, n0, m0, w0, x0);
+  if (BK < k_len) load_slice(BK, n0, m0, w1, x1);
+  if (2 * BK < k_len) load_slice(2 * BK, n0, m0, w0, x0);
   barrier();
   for (uint k0 = 0; k0 < k_end; k0 += 2 * BK) {
     PRODUCTS(0)
-    if (k0 + BK < p.K) STORE_SLICE(1, w1, x1)
-    if (k0 + 3 * BK < p.K) LOAD_SLICE(k0 + 3 * BK, w1, x1)
+    if (k0 + BK < k_len) STORE_SLICE(1, w1, x1)
+    if (k0 + 3 * BK < k_len) LOAD_SLICE(k0 + 3 * BK, w1, x1)
     barrier();
     if (k0 + BK >= k_end) break;
     PRODUCTS(1)
-    if (k0 + 2 * BK < p.K) STORE_SLICE(0, w0, x0)
-    if (k0 + 4 * BK < p.K) LOAD_SLICE(k0 + 4 * BK, w0, x0)
+    if (k0 + 2 * BK < k_len) STORE_SLICE(0, w0, x0)
+    if (k0 + 4 * BK < k_len) LOAD_SLICE(k0 + 4 * BK, w0, x0)
     barrier();
   }
 #endif

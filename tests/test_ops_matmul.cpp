@@ -21,6 +21,7 @@ struct MatmulCase {
   bool vector_loads = true;
   ops::MatvecConfig matvec{};
   ops::CoopMatTile tile = ops::CoopMatTile::Auto;
+  bool split_scratch = false;  // pass a split-K workspace (the tensor-core path may split K)
 };
 
 std::string type_tag(DType t) {
@@ -42,6 +43,7 @@ std::string case_name(const MatmulCase& c) {
          std::to_string(c.matvec.max_cols);
   if (c.matvec.kernel == ops::MatvecKernel::SubgroupRows) s += "_rows_u" + std::to_string(c.matvec.unroll);
   if (c.tile != ops::CoopMatTile::Auto) s += std::string("_tile_") + ops::coopmat_tile_name(c.tile);
+  if (c.split_scratch) s += "_split" + std::to_string(ops::coopmat_split_k(c.K, c.N, c.M));
   return s;
 }
 
@@ -85,6 +87,9 @@ CaseResult run_case(const MatmulCase& c) {
   o.vector_loads = c.vector_loads;
   o.matvec = &c.matvec;
   o.coopmat_tile = c.tile;
+  if (c.split_scratch)
+    o.split_scratch = test::empty_tensor(
+        DType::F32, {int64_t(std::max<size_t>(4, ops::matmul_split_elems(c.K, c.N, c.M))), 1, 1, 1}, "split");
   test::run([&](vk::Recorder& r) { ops::matmul(r, tw, tx, ty, o); });
 
   std::vector<float> wq = download_f32(test::device(), tw);  // the weights as the kernel sees them
@@ -187,6 +192,35 @@ std::vector<MatmulCase> tile_cases() {
 }
 INSTANTIATE_TEST_SUITE_P(CoopMatTiles, MatmulTest, testing::ValuesIn(tile_cases()),
                          [](const auto& info) { return case_name(info.param); });
+
+// Split-K on tensor cores (skipped where absent): the down projection's shape at 512 and 130 tokens (4 slices),
+// K 4096 (2 slices) with N and M off the tile grid, every weight type, bias and accumulate summed by the
+// second pass.
+std::vector<MatmulCase> split_cases() {
+  std::vector<MatmulCase> out;
+  for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+    MatmulCase cases[] = {{t, 8192, 2048, 512, false, true}, {t, 8192, 2048, 130, true, true},
+                          {t, 4096, 300, 70, true, false}, {t, 4096, 96, 17, false, false}};
+    for (MatmulCase c : cases) {
+      c.path = MatmulPath::CoopMat;
+      c.split_scratch = true;
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(CoopMatSplitK, MatmulTest, testing::ValuesIn(split_cases()),
+                         [](const auto& info) { return case_name(info.param); });
+
+TEST(CoopMatSplitChoice, SplitsLongKWithFewOutputTiles) {
+  EXPECT_EQ(ops::coopmat_split_k(8192, 2048, 512), 4);  // the 1B model's down projection: 128 tiles of 128 x 64
+  EXPECT_EQ(ops::coopmat_split_k(4096, 300, 70), 2);
+  EXPECT_EQ(ops::coopmat_split_k(2048, 2048, 512), 1);  // short K
+  EXPECT_EQ(ops::coopmat_split_k(8192, 8192, 512), 1);  // 512 tiles already
+  EXPECT_EQ(ops::coopmat_split_k(8192 + 32, 2048, 512), 1);  // 257 blocks of 32: no equal slices
+  EXPECT_EQ(ops::matmul_split_elems(8192, 2048, 512), size_t(4) * 2048 * 512);
+  EXPECT_EQ(ops::matmul_split_elems(2048, 2048, 512), 0u);
+}
 
 // The tile choice itself (a pure function, so it runs on every device).
 TEST(CoopMatTileChoice, PicksByWorkgroupsAndFallsBackToClassic) {

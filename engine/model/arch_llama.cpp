@@ -104,7 +104,8 @@ struct Builder {
       g.matmul(p + "ffn_gate", L.w_gate, b.xn, b.gate);
       g.matmul(p + "ffn_up", L.w_up, b.xn, b.up);
       g.swiglu(p + "ffn_act", b.gate, b.up, b.gate);
-      g.matmul(p + "ffn_out", L.w_down, b.gate, b.x, {}, /*accumulate=*/true);  // residual add
+      // residual add; the scratch (free once attention is done) lets the long-K product split K on tensor cores
+      g.matmul(p + "ffn_out", L.w_down, b.gate, b.x, {}, /*accumulate=*/true, b.scratch);
     }
   }
 };

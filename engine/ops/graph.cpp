@@ -45,10 +45,11 @@ const Tensor& Graph::rms_norm(const std::string& name, const Tensor& x, const Te
   return push(std::move(n));
 }
 const Tensor& Graph::matmul(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& out,
-                            const Tensor& bias, bool accumulate) {
+                            const Tensor& bias, bool accumulate, const Tensor& split_scratch) {
   OpNode n{OpKind::MatMul, name, {w, x}, out};
   n.bias = bias;
   n.accumulate = accumulate;
+  n.aux = split_scratch;
   return push(std::move(n));
 }
 const Tensor& Graph::matmul_norm(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& norm_weight,
@@ -171,6 +172,7 @@ void Graph::record_node(vk::Recorder& rec, const OpNode& n) {
       o.norm_weight = n.norm_weight;
       o.norm_eps = n.eps;
       o.glu = n.glu;
+      o.split_scratch = n.aux;
       if (n.norm_weight || n.glu) o.path = ops::MatmulPath::MatVec;
       if (n.rope_store)
         ops::matvec_rope_store(rec, n.in[0], n.in[1], n.out, o, *n.rope_store);

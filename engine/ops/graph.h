@@ -45,7 +45,8 @@ struct OpNode {
   std::optional<ops::RopeStoreFusion> rope_store;
   std::optional<ops::CombineFusion> combine;
   bool partials_only = false;  // Attention decode: leave the split-K partials for a combine-fused MatMul
-  Tensor aux;                // Attention: scratch; Rope: positions; KvStore/Attention/LinearMixer: step
+  Tensor aux;                // Attention: scratch; Rope: positions; KvStore/Attention/LinearMixer: step;
+                             // MatMul: split-K workspace
   // Mixers (inputs in `in`, in the op's argument order; see the builders). The state tensors are written.
   int window = 0;            // LinearMixer: softmax window N
   bool affine = false;       // LinearMixer: affine window/linear factors
@@ -58,8 +59,9 @@ class Graph {
   // Builders: each appends one node and returns its output tensor.
   const Tensor& get_rows(const std::string& name, const Tensor& table, const Tensor& ids, const Tensor& out);
   const Tensor& rms_norm(const std::string& name, const Tensor& x, const Tensor& w, float eps, const Tensor& out);
+  // split_scratch: F32 workspace for split-K on the tensor-core path (ops::MatmulOptions::split_scratch).
   const Tensor& matmul(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& out,
-                       const Tensor& bias = {}, bool accumulate = false);
+                       const Tensor& bias = {}, bool accumulate = false, const Tensor& split_scratch = {});
   // Decode fusions on the mat-vec path: rms_norm(x) * norm_weight as input, or silu(gate) * up.
   const Tensor& matmul_norm(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& norm_weight,
                             float eps, const Tensor& out, const Tensor& bias = {});

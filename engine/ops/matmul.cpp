@@ -175,7 +175,17 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
     DS_CHECK(aligned, "[matmul] ", w.name, ": the tensor-core path needs K % 8 == 0 and 16-byte aligned bindings (K=", K, ")");
     DS_CHECK(!o.norm_weight && !o.glu, "[matmul] ", w.name, ": norm/glu fusions exist only on the mat-vec path");
     const CoopMatLimits lim{dev.subgroup_size(), dev.props().limits.maxComputeSharedMemorySize};
-    const CoopMatTile tile = choose_coopmat_tile(K, N, M, w.type, lim, requested_coopmat_tile(o.coopmat_tile));
+    // Split-K: S slices of K, each workgroup's partial product into the scratch, then one pass sums them.
+    int split = o.split_scratch ? coopmat_split_k(K, N, M) : 1;
+    if (split > 1 && (size_t(o.split_scratch.n_elements()) < size_t(split) * size_t(N) * size_t(M) ||
+                      o.split_scratch.type != DType::F32 || overlap(o.split_scratch.buf, x.buf) ||
+                      overlap(o.split_scratch.buf, y.buf)))
+      split = 1;
+    CoopMatTile tile = choose_coopmat_tile(K / split, N, M * split, w.type, lim, requested_coopmat_tile(o.coopmat_tile));
+    if (tile == CoopMatTile::Classic && split > 1) {
+      split = 1;
+      tile = choose_coopmat_tile(K, N, M, w.type, lim, requested_coopmat_tile(o.coopmat_tile));
+    }
     if (tile == CoopMatTile::Classic) {
       auto& p = dev.pipeline(std::string("matmul_coopmat_") + variant, 4, sizeof pc);
       const std::string label = std::string("matmul_coopmat_") + variant;
@@ -185,7 +195,19 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
       // DS_COOPMAT_PROBE=mma|smem: timing-only variants with wrong results (F16, tiles s and l; docs/performance.md).
       if (const char* e = std::getenv("DS_COOPMAT_PROBE")) name += std::string("_probe_") + e;
       const uint32_t bn = tile == CoopMatTile::Small ? 64 : 128, bm = tile == CoopMatTile::Large ? 128 : 64;
-      rec.dispatch(dev.pipeline(name, 4, sizeof pc), bufs, writes, &pc, div_up(N, bn), div_up(M, bm), 1, name.c_str());
+      if (split > 1) {
+        const Tensor& part = o.split_scratch;
+        const std::string label = name + "+split" + std::to_string(split);
+        rec.dispatch(dev.pipeline(name, 4, sizeof pc), {w.buf, x.buf, part.buf, x.buf}, 0b0100, &pc, div_up(N, bn),
+                     div_up(M, bm), uint32_t(split), label.c_str());
+        push::MatmulPush sum{uint32_t(split), uint32_t(N), uint32_t(M), pc.flags, 0};
+        const uint32_t threads = 256;
+        auto [gx, gy] = grid_2d(div_up(N * M, threads));
+        rec.dispatch(dev.pipeline("matmul_split_sum", 3, sizeof sum, {threads}),
+                     {part.buf, y.buf, o.bias ? o.bias.buf : part.buf}, 0b010, &sum, gx, gy, 1, "matmul_split_sum");
+      } else {
+        rec.dispatch(dev.pipeline(name, 4, sizeof pc), bufs, writes, &pc, div_up(N, bn), div_up(M, bm), 1, name.c_str());
+      }
     }
   } else {
     DS_CHECK(!o.norm_weight && !o.glu, "[matmul] ", w.name, ": norm/glu fusions exist only on the mat-vec path (M=", M,

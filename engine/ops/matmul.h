@@ -82,7 +82,18 @@ struct MatmulOptions {
   bool transpose_w = false;
   // Tensor-core kernel (CoopMat path); Auto: choose_coopmat_tile, or DS_COOPMAT_TILE=classic|s|m|l.
   CoopMatTile coopmat_tile = CoopMatTile::Auto;
+  // F32 workspace that lets the tensor-core path split K (coopmat_split_k): S partial products in it, then
+  // one pass sums them in order into y. Optional; at least matmul_split_elems(K, N, M) elements to be used.
+  Tensor split_scratch;
 };
+
+// Split-K for the tensor-core tile kernels: how many K slices (1 = none) for a K x N x M product. Splits only
+// long K (>= 4096, into slices of 2048, at most 4) when the output alone gives fewer than 2 *
+// k_coopmat_min_groups workgroups of the 128 x 64 tile: the down projection's K 8192 x N 2048 x M 512 (128
+// workgroups) becomes 4 x 64 of the 128 x 128 tile. DS_COOPMAT_SPLIT=N forces N slices where K allows
+// (K % (32 N) == 0), =1 turns it off.
+int coopmat_split_k(int64_t K, int64_t N, int64_t M);
+size_t matmul_split_elems(int64_t K, int64_t N, int64_t M);
 
 // w: [K, N] F32|F16|BF16|Q8_0|Q4_0 (row n = K contiguous weights; K % 32 == 0 for Q8_0/Q4_0);
 // x: F32 [K, M]; y: F32 [N, M]. x and y must not overlap.

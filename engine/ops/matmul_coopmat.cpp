@@ -1,5 +1,7 @@
 // Which tensor-core matmul kernel serves a shape: the classic 128 x 64 kernel (shaders/matmul_coopmat.comp)
-// or one of the large-tile kernels (shaders/matmul_coopmat_tiles.comp), chosen by workgroup count.
+// or one of the large-tile kernels (shaders/matmul_coopmat_tiles.comp), chosen by workgroup count, and how
+// many K slices a long-K shape with few output tiles is split into.
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -51,6 +53,22 @@ bool coopmat_tile_fits(CoopMatTile t, int64_t K, DType wtype, const CoopMatLimit
   if (t == CoopMatTile::Auto) return false;
   return K % 32 == 0 && wtype != DType::F32 && lim.subgroup_size == 32 &&
          coopmat_tile_shared_bytes(t) <= lim.max_shared_bytes;
+}
+
+int coopmat_split_k(int64_t K, int64_t N, int64_t M) {
+  if (const char* e = std::getenv("DS_COOPMAT_SPLIT"); e && *e) {
+    const int n = std::atoi(e);
+    return n > 1 && K % (32 * int64_t(n)) == 0 ? n : 1;
+  }
+  if (K < 4096 || groups(CoopMatTile::Medium, N, M) >= 2 * k_coopmat_min_groups) return 1;
+  int s = int(std::min<int64_t>(4, K / 2048));
+  while (s > 1 && K % (32 * int64_t(s)) != 0) --s;
+  return s;
+}
+
+size_t matmul_split_elems(int64_t K, int64_t N, int64_t M) {
+  const int s = coopmat_split_k(K, N, M);
+  return s > 1 ? size_t(s) * size_t(N) * size_t(M) : 0;
 }
 
 CoopMatTile choose_coopmat_tile(int64_t K, int64_t N, int64_t M, DType wtype, const CoopMatLimits& lim,

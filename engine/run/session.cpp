@@ -9,6 +9,7 @@
 #include "model/arch_llama.h"
 #include "model/hybrid_config.h"
 #include "ops/attention.h"
+#include "ops/matmul.h"
 #include "probe/graph_capture.h"
 #include "run/sampler.h"
 #include "util/error.h"
@@ -154,6 +155,9 @@ std::unique_ptr<ForwardBuffers> Session::allocate(int rows, bool all_logits) {
   if (h.count(LayerKind::Linear))
     scratch = std::max(scratch, ops::linear_mixer_scratch_elems(linear_mixer_shape(c), rows));
   if (h.count(LayerKind::Mamba)) scratch = std::max(scratch, ops::mamba_scratch_elems(mamba_dims(c), rows));
+  // Split-K of the down projection on tensor cores (ops::coopmat_split_k) uses it too.
+  if (rows > 1 && model_.device().has_coopmat_nv())
+    scratch = std::max(scratch, ops::matmul_split_elems(c.ffn_dim, c.d_model, rows));
   b->scratch = make_tensor(A, DType::F32, {int64_t(scratch), 1, 1, 1}, "attn_scratch");
   b->out_norm = make_tensor(A, DType::F32, {c.d_model, n_out, 1, 1}, "out_norm");
   b->logits = make_tensor(A, DType::F32, {c.vocab, n_out, 1, 1}, "logits");
