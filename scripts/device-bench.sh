@@ -9,6 +9,7 @@
 #         DS_ATTN_PREFILL=scalar (before) and the default choice (after), and the attention kernel bench.
 # hybrid: the 1B-shaped teacher against its 50 % / 75 % Mamba and linear students (synth --replace),
 #         decode tokens/s at depths 1k, 8k, 32k and the student/teacher ratios (docs/performance.md).
+# split: prefill with and without split-K of the long-K products (DS_COOPMAT_SPLIT=1).
 # fusion: decode of llama1b-f16 with both decode fusions (ops/matvec_fused.h), without the combine one,
 #         without the rope one, and with neither (DS_NO_DECODE_FUSION), at depths 0, 1k, 8k.
 set -uo pipefail
@@ -92,6 +93,11 @@ for w in $what; do
         DS_ATTN_PREFILL=$k $B/distilscope-cli bench $M/llama1b-f16.gguf --prompt-len 512 -n 16 --depths 0 --reps 1 --profile 2>&1 | grep -E 'attention_prefill|prefill' | head -6 | tee -a "$OUT/summary.txt"
         DS_ATTN_PREFILL=$k DS_NO_VALIDATION=1 DS_BENCH=1 $B/ds_test_ops_attention --gtest_filter='*Bench*' 2>&1 | grep 'tokens 512' | tee -a "$OUT/summary.txt"
       done ;;
+    split)  # prefill of 512 tokens with split-K on tensor cores (default) and without (DS_COOPMAT_SPLIT=1)
+      for t in f16 q8_0; do for sp in 1 auto; do
+        log "prefill llama1b-$t DS_COOPMAT_SPLIT=$sp"
+        DS_COOPMAT_SPLIT=$([ $sp = auto ] || echo $sp) $B/distilscope-cli bench $M/llama1b-$t.gguf --prompt-len 512 -n 16 --depths 0 --reps 5 2>&1 | grep -i prefill | tee -a "$OUT/summary.txt"
+      done; done ;;
     sweep)
       log "matmul sweep (gate/up-sized weight)"; $B/ds_bench_matmul --sweep 2>&1 | tail -80 | tee -a "$OUT/summary.txt"
       log "matmul sweep (down-sized weight)"; $B/ds_bench_matmul --sweep -k 8192 -n 2048 --type f16 2>&1 | tail -50 | tee -a "$OUT/summary.txt" ;;
