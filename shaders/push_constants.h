@@ -484,12 +484,6 @@ struct ScalePush {
   float s;
 };
 
-// l2_prefetch.comp: read n_vec4 16-byte words; sink[0] = their xor only if it equals magic (never expected).
-struct PrefetchPush {
-  uint n_vec4;
-  uint magic;
-};
-
 #ifdef __cplusplus
 static_assert(sizeof(EmbedBackwardPush) == 16);
 static_assert(sizeof(NormBackwardPush) == 16);
@@ -501,7 +495,6 @@ static_assert(sizeof(AdamWStep) == 32);
 static_assert(sizeof(AdamWPush) == 16);
 static_assert(sizeof(CastPush) == 4);
 static_assert(sizeof(ScalePush) == 8);
-static_assert(sizeof(PrefetchPush) == 8);
 #endif
 // ---- end training ----
 

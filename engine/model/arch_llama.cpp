@@ -63,12 +63,6 @@ struct Builder {
   // Decode fuses the split-K combine into the output projection (ops/matvec_fused.h).
   void attention_layer(const LayerWeights& L, const std::string& p, int l) {
     qkv(L, p, l, true);
-    if (decode && b.prefetch_bytes && b.prefetch_sink) {  // next weights into L2 while attention reads little
-      g.prefetch(p + "attn_out_prefetch", L.wo, b.prefetch_bytes, b.prefetch_sink);
-      const Tensor& ffn = L.w_gate_up ? L.w_gate_up : L.w_gate;
-      if (ffn && b.prefetch_bytes > L.wo.n_bytes())
-        g.prefetch(p + "ffn_prefetch", ffn, b.prefetch_bytes - L.wo.n_bytes(), b.prefetch_sink);
-    }
     const bool fuse = decode && b.fuse_combine;
     g.attention(p + "attn", b.q, b.k_cache[l], b.v_cache[l], b.step, 1.0f / std::sqrt(float(c.head_dim)), b.attn,
                 b.scratch, /*partials_only=*/fuse);

@@ -20,10 +20,6 @@ struct ForwardBuffers {
   bool small_layers = true;    // decode: one dispatch per layer where the layer fits (ops/decode_layer.h)
   bool fuse_rope_store = true; // decode: RoPE + cache stores in the q/k/v mat-vec (ops/matvec_fused.h)
   bool fuse_combine = true;    // decode: the attention combine in the output projection (ops/matvec_fused.h)
-  // decode: bytes of the next weights pulled into L2 while attention runs (ops/prefetch.h): the output
-  // projection whole, then the gate/up matrix up to this total; 0: none. Needs prefetch_sink.
-  size_t prefetch_bytes = 0;
-  Tensor prefetch_sink;        // 16 bytes nothing reads
   Tensor ids;                  // I32 [n_tokens]          host-written
   Tensor positions;            // I32 [n_tokens]          host-written: n_past + t
   Tensor step;                 // I32 [4] {n_past, n_tokens, 0, 0}, host-written

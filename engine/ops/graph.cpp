@@ -7,7 +7,6 @@
 #include "ops/embed.h"
 #include "ops/matmul.h"
 #include "ops/norm.h"
-#include "ops/prefetch.h"
 #include "ops/rope.h"
 #include "vk/recorder.h"
 
@@ -28,7 +27,6 @@ const char* op_kind_name(OpKind k) {
     case OpKind::LinearMixer: return "linear_mixer";
     case OpKind::MambaMixer: return "mamba_mixer";
     case OpKind::Capture: return "capture";
-    case OpKind::Prefetch: return "prefetch";
   }
   return "?";
 }
@@ -157,12 +155,6 @@ void Graph::capture(const std::string& name, std::function<void(vk::Recorder&)> 
   push(std::move(n));
 }
 
-void Graph::prefetch(const std::string& name, const Tensor& t, size_t max_bytes, const Tensor& sink) {
-  OpNode n{OpKind::Prefetch, name, {t}, sink};
-  n.prefetch_bytes = max_bytes;
-  push(std::move(n));
-}
-
 int Graph::find(const std::string& name) const {
   for (int i = int(nodes_.size()) - 1; i >= 0; --i)
     if (nodes_[i].name == name) return i;
@@ -218,7 +210,6 @@ void Graph::record_node(vk::Recorder& rec, const OpNode& n) {
                        n.mamba, n.in[9]);
       break;
     case OpKind::Capture: n.capture(rec); break;
-    case OpKind::Prefetch: ops::l2_prefetch(rec, n.in[0], n.prefetch_bytes, n.out); break;
   }
 }
 

@@ -22,7 +22,7 @@ class Recorder;
 // Capture: a probe callback recorded in place (probe/graph_capture.h inserts them; no tensor output).
 enum class OpKind {
   GetRows, RmsNorm, MatMul, Rope, KvStore, RopeStore, Attention, SwiGLU, Add, LinearMixer, MambaMixer, DecodeLayerSmall,
-  Capture, Prefetch
+  Capture
 };
 const char* op_kind_name(OpKind k);
 
@@ -49,7 +49,6 @@ struct OpNode {
                              // MatMul: split-K workspace
   // Mixers (inputs in `in`, in the op's argument order; see the builders). The state tensors are written.
   int window = 0;            // LinearMixer: softmax window N
-  size_t prefetch_bytes = 0;  // Prefetch: bytes of in[0] to pull into L2 (out: the sink, ops/prefetch.h)
   bool affine = false;       // LinearMixer: affine window/linear factors
   MambaDims mamba;           // MambaMixer
   std::function<void(vk::Recorder&)> capture;  // Capture: records the probe's dispatches
@@ -101,8 +100,6 @@ class Graph {
                             const Tensor& scratch);
   const Tensor& add(const std::string& name, const Tensor& a, const Tensor& b, const Tensor& out);
   void capture(const std::string& name, std::function<void(vk::Recorder&)> record);
-  // Pulls the first max_bytes of t into the GPU's L2 cache (ops/prefetch.h); sink: a tensor nothing reads.
-  void prefetch(const std::string& name, const Tensor& t, size_t max_bytes, const Tensor& sink);
   // Appends a node as it is (graph rewriting: probe/graph_capture.h copies nodes into a new graph).
   const Tensor& append(OpNode n) { return push(std::move(n)); }
 

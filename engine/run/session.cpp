@@ -19,11 +19,6 @@
 
 namespace ds {
 
-// Decode's L2 prefetch on GPUs (SessionOptions::decode_prefetch_mb): the 1B model's output projection (8 MiB)
-// and the first 16 MiB of its gate/up matrix, in an L2 of 50 MiB (H100/H200) that the attention kernel
-// beside it hardly uses.
-constexpr int k_decode_prefetch_mb = 24;
-
 // Probes of a session: a capture set for the decode step (1 query) and, when the plan captures prefill,
 // one for batched passes; frames not yet taken (decode: by sequence number; prefill: parsed at once,
 // since several passes of one prefill call would overrun its small ring).
@@ -83,14 +78,6 @@ Session::Session(Model& model, const SessionOptions& opts) : model_(model) {
   const char* combine_env = std::getenv("DS_DECODE_FUSE_COMBINE");
   const bool combine = opts.fuse_combine || (combine_env && *combine_env && std::string(combine_env) != "0");
   decode_->fuse_combine = opts.fuse_decode && combine && !all_off && no_fusion != "combine";
-  const char* prefetch_env = std::getenv("DS_DECODE_PREFETCH_MB");
-  const int prefetch_mb = prefetch_env && *prefetch_env ? std::atoi(prefetch_env)
-                          : opts.decode_prefetch_mb >= 0 ? opts.decode_prefetch_mb
-                          : dev.info().type == "cpu" ? 0 : k_decode_prefetch_mb;
-  if (prefetch_mb > 0) {
-    decode_->prefetch_bytes = size_t(prefetch_mb) << 20;
-    decode_->prefetch_sink = make_tensor(*io_arena_, DType::I32, {4, 1, 1, 1}, "prefetch_sink");
-  }
   decode_rec_ = std::make_unique<vk::Recording>(dev);
   batch_rec_ = std::make_unique<vk::Recording>(dev);
   if (dev.profiling()) {

@@ -49,10 +49,6 @@ struct SessionOptions {
   // workgroup of the projection repeats the merge: on the H200 it gains 2 % at depth 0 and loses 11 % at
   // depth 8192 (docs/performance.md). DS_DECODE_FUSE_COMBINE=1 turns it on.
   bool fuse_combine = false;
-  // Decode: MiB of the next weights pulled into the GPU's L2 cache while attention runs (the output projection,
-  // then the start of the gate/up matrix; ops/prefetch.h). -1: 24 on GPUs, 0 on CPU devices (no cache to fill
-  // ahead). DS_DECODE_PREFETCH_MB overrides (0: off). Results are the same either way.
-  int decode_prefetch_mb = -1;
 };
 
 class Session {
