@@ -182,8 +182,8 @@ void AutoTest::run_pair() {
     if (ms.empty()) return QString();
     ChatView* view = w_.chatPanel()->view();
     const TokenMark& m = ms[std::min<size_t>(2, ms.size() - 1)];
-    QTextBlock header = view->document()->lastBlock();  // the reply's header ("Assistant"), then its text
-    while (header.isValid() && header.text() != tr("Assistant")) header = header.previous();
+    QTextBlock header = view->document()->lastBlock();  // the reply's header ("Assistant" and the model file), then its text
+    while (header.isValid() && !header.text().startsWith(tr("Assistant"))) header = header.previous();
     QTextCursor c(view->document());
     c.setPosition(header.next().position() + m.begin + m.length / 2);
     view->setTextCursor(c);
@@ -222,6 +222,10 @@ void AutoTest::run_pair() {
     report_["pair_marked_tokens_reopened"] = qint64(after.size());
     check(id > 0 && same, QString("reopened from the store, the reply keeps its %1 marked tokens (%2 before)")
                               .arg(after.size()).arg(before.size()));
+    const int64_t model_id = again >= 0 ? conv->entry(again).model_id : 0;
+    report_["pair_reply_model_id"] = qint64(model_id);
+    check(model_id > 0 && conv->entry(again).model == w_.chat().teacherPath(),
+          QString("the reopened reply records the teacher that wrote it (models row %1)").arg(model_id));
     w_.chatPanel()->grab().save(o_.out_dir + "/chat_pair_reopened.png");
     screenshots_ << "chat_pair_reopened.png";
     const QString tip2 = hover("chat_tooltip_reopened.png");

@@ -19,6 +19,10 @@ void EngineHost::openDevice(const QString& select, bool presentation) {
                             Qt::QueuedConnection);
 }
 
+void EngineHost::setStorePath(const QString& path) {
+  QMetaObject::invokeMethod(worker_, [w = worker_, path] { w->setStorePath(path); }, Qt::QueuedConnection);
+}
+
 void EngineHost::loadModel(const QString& path, int slot) {
   QMetaObject::invokeMethod(worker_, [w = worker_, path, slot] { w->loadModel(path, slot); }, Qt::QueuedConnection);
 }

@@ -20,6 +20,8 @@ class EngineHost : public QObject {
   EngineWorker* worker() const { return worker_; }
 
   void openDevice(const QString& select, bool presentation);
+  // Models loaded after this call are registered in this store (EngineWorker::setStorePath).
+  void setStorePath(const QString& path);
   void loadModel(const QString& path, int slot = 0);  // slot 1: the student
   void unloadStudent();
   // Queues a generation (request.id is assigned and returned). Never waits.

@@ -61,6 +61,7 @@ struct ModelReport {
   QString path;
   QString name;          // file name or general.name
   QString arch;
+  int64_t model_id = 0;  // its row in the store's models table (0: no store set, a folder, or registering failed)
   int n_layers = 0, n_heads = 0, d_model = 0, vocab = 0, context_train = 0;
   std::vector<LayerKind> layout;
   uint64_t weight_bytes = 0;

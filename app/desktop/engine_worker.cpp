@@ -22,7 +22,9 @@
 #include "distilscope/generate.h"
 #include "distilscope/model.h"
 #include "distilscope/pair.h"
+#include "distilscope/probe_store.h"
 #include "distilscope/session.h"
+#include "distilscope/store.h"
 #include "distilscope/tokenizer.h"
 #include "model/gguf.h"
 #include "model/hf_config.h"
@@ -50,6 +52,20 @@ void guarded(EngineWorker* w, const QString& what, quint64 request, F&& body) {
     emit w->failed(what, QString::fromUtf8(e.what()), request);
   } catch (...) {
     emit w->failed(what, QStringLiteral("unknown error"), request);
+  }
+}
+
+// The model file's row in the store at `store_path` (a connection of this thread, closed again). 0 when
+// no store is set, for a Hugging Face folder (no single file to hash), or when the store refuses: the
+// model still loads and the chat's replies are stored without it (the reason goes to the log).
+int64_t register_in_store(const QString& store_path, const Model& model) {
+  if (store_path.isEmpty() || !std::filesystem::is_regular_file(model.path())) return 0;
+  try {
+    Store store(store_path.toStdString());
+    return register_model(store, model);
+  } catch (const std::exception& e) {
+    qWarning("Registering %s in the store %s: %s", model.path().c_str(), qPrintable(store_path), e.what());
+    return 0;
   }
 }
 
@@ -170,6 +186,7 @@ void EngineWorker::loadModel(const QString& path, int slot_index) {
     labels->reserve(size_t(tok.vocab_size()));
     for (int32_t id = 0; id < tok.vocab_size(); ++id) labels->push_back(token_label(tok, id));
     r.token_labels = std::move(labels);
+    r.model_id = register_in_store(store_path_, *slot.model);
     // A new teacher may not share the student's tokenizer: the student goes.
     if (slot_index == 0 && slots_[1].model) {
       bool same = true;

@@ -5,6 +5,7 @@
 // Stopping works from any thread. With probes on, each forward pass's captures go out as a
 // ProbeStep; a Pair turn (teacher answers, student teacher-forced) sends per-token divergence. A staged
 // distillation runs here too (engine_distill.cpp), reporting each step and stage; it stops within one step.
+// A loaded model file is registered in the store here (hashing only a new or changed file, off the GUI thread).
 #pragma once
 #include <QObject>
 
@@ -37,6 +38,8 @@ class EngineWorker : public QObject {
 
  public slots:
   void openDevice(const QString& select, bool presentation);
+  // The SQLite store models are registered in when loaded (ModelReport::model_id; "" : none).
+  void setStorePath(const QString& path) { store_path_ = path; }
   void loadModel(const QString& path, int slot = 0);  // slot 0: teacher (or the only model), 1: student
   void unloadStudent();
   void generate(const ds::app::GenerationRequest& request);
@@ -93,6 +96,7 @@ class EngineWorker : public QObject {
   std::array<Slot, 2> slots_;          // declared after device_: destroyed before it
   std::atomic<uint64_t> stop_up_to_{0};
   std::atomic<bool> distill_stop_{false};
+  QString store_path_;
 };
 
 }  // namespace ds::app

@@ -63,6 +63,7 @@ MainWindow::MainWindow(const StartOptions& options) : options_(options), store_(
   connect_engine();
   refresh_recent();
   controller_->refreshList();
+  host_.setStorePath(store_.path());  // resolved by the first use above ("" when no store could be opened)
   resize(1400, 900);
   restoreGeometry(window_state("geometry"));
   restoreState(window_state("docks"));
@@ -242,6 +243,7 @@ void MainWindow::connect_engine() {
     student_loaded_ = false;
     student_name_.clear();
     controller_->setStudentPath({});
+    controller_->setStudentModelId(0);
     setChatMode(ChatMode::Teacher);
     update_modes();
     statusBar()->showMessage(tr("No student: the teacher answers alone"), 8000);
@@ -356,6 +358,7 @@ void MainWindow::on_model(const ModelReport& m) {
   distill_->setTeacher(m);
   controller_->setVocabulary(m.token_labels);
   controller_->setTeacherPath(m.path);
+  controller_->setTeacherModelId(m.model_id);
   model_label_->setText(tr("Model: %1 (%2)").arg(m.name, bytes(m.weight_bytes)));
   pages_->setCurrentWidget(chat_panel_);
   chat_panel_->prompt()->setFocus();
@@ -371,6 +374,7 @@ void MainWindow::on_student(const ModelReport& m) {
   student_loaded_ = true;
   student_name_ = m.name;
   controller_->setStudentPath(m.path);
+  controller_->setStudentModelId(m.model_id);
   data_.setModel(m);
   update_modes();
   QString layout;

@@ -3,7 +3,8 @@
 // SQLite store, exported to a real file and read back: title, models, system prompt, every message
 // (UTF-8 intact, punctuation escaped so Qt's Markdown reader renders the text as written) and the
 // reply's divergence summary. Failed exports (a path under a regular file; a write cut short by
-// the file-size limit) return one error naming the path and leave the existing file as it was.
+// the file-size limit) return one error naming the path and leave the existing file as it was. A
+// reply stored with its model is headed with that model's file.
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -17,6 +18,7 @@
 #include "app/desktop/chat/chat_store.h"
 #include "app/desktop/chat/conversation_export.h"
 #include "app/desktop/chat/conversation_markdown.h"
+#include "distilscope/store.h"
 
 using namespace ds;
 using namespace ds::app;
@@ -148,6 +150,35 @@ class AppExportTest : public QObject {
     QVERIFY(read_all(dir.filePath("plain.md")).contains("- Teacher: `loaded.gguf` (loaded when exported"));
     QVERIFY(exportConversationMarkdown(store, 9999, dir.filePath("none.md"), "").contains("no conversation 9999"));
     QVERIFY(!QFile::exists(dir.filePath("none.md")));
+  }
+
+  // A reply stored with its model (messages.model_id) is headed with that file; the header lists the
+  // models that wrote replies instead of the loaded teacher; a reply without one stays plain.
+  void repliesNameTheModelThatWroteThem() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath("chat.db");
+    ChatStore store(db);
+    QStringList errors;
+    store.on_error = [&](const QString& e) { errors << e; };
+    const int64_t id = store.create("who wrote it", "");
+    ModelRecord record;
+    record.path = "/models/student-linear-50.gguf";
+    record.sha256 = std::string(64, 'a');
+    record.size_bytes = 1;
+    record.architecture = "llama";
+    const int64_t model_id = Store(db.toStdString()).add_model(record);
+    store.append(id, Role::User, "hi");
+    QVERIFY(store.append(id, Role::Assistant, "hello", model_id) > 0);
+    store.append(id, Role::Assistant, "older reply");  // stored without its model
+    QCOMPARE(store.model(model_id)->path, record.path);
+    QVERIFY(!store.model(0) && !store.model(model_id + 1));
+    QVERIFY2(errors.isEmpty(), qPrintable(errors.join("; ")));
+    QCOMPARE(exportConversationMarkdown(store, id, dir.filePath("who.md"), "/models/loaded.gguf"), QString());
+    const QString md = QString::fromUtf8(read_all(dir.filePath("who.md")));
+    QVERIFY2(md.contains("- Replies written by: `student-linear-50.gguf`\n"), qPrintable(md));
+    QVERIFY(!md.contains("loaded.gguf"));
+    QVERIFY(md.contains("## Assistant (`student-linear-50.gguf`)\n\nhello\n"));
+    QVERIFY(md.contains("## Assistant\n\nolder reply\n"));
   }
 
   void failedExportLeavesTheFileUntouched() {

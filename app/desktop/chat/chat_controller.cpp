@@ -5,6 +5,7 @@
 #include <QGuiApplication>
 
 #include <algorithm>
+#include <map>
 
 #include "app/desktop/chat/token_divergence.h"
 #include "app/desktop/engine_host.h"
@@ -61,6 +62,9 @@ void ChatController::start_reply() {
   if (probes_) r.probes = probes_();
   ChatEntry reply{Role::Assistant, QString(), 0, true};
   if (mode_ == ChatMode::Pair) reply.teacher = teacher_path_, reply.student = student_path_;
+  const bool student = mode_ == ChatMode::Student;  // in a pair turn the teacher answers
+  reply.model_id = student ? student_model_id_ : teacher_model_id_;
+  reply.model = student ? student_path_ : teacher_path_;
   reply_row_ = conversation_.append(std::move(reply));
   set_busy(host_.generate(r));
 }
@@ -96,8 +100,8 @@ void ChatController::finish_reply() {
   if (text.isEmpty()) {
     conversation_.removeLast();  // nothing came (stopped at once): no empty reply
   } else {
-    const int64_t id = current_ ? store_.append(current_, Role::Assistant, text) : 0;
     const ChatEntry& e = conversation_.entry(reply_row_);
+    const int64_t id = current_ ? store_.append(current_, Role::Assistant, text, e.model_id) : 0;
     if (id && !e.marks.empty()) store_.saveDivergence(messageDivergence(e, id));
     conversation_.finish(reply_row_, id);
   }
@@ -154,8 +158,16 @@ void ChatController::openConversation(qint64 id) {
   if (!c) return;
   current_ = id;
   std::vector<ChatEntry> entries;
-  for (const Message& m : store_.messages(id))
-    entries.push_back({m.role, QString::fromStdString(m.text), m.id, false});
+  std::map<int64_t, QString> model_paths;  // one lookup per model, not per message
+  for (const Message& m : store_.messages(id)) {
+    ChatEntry& e = entries.emplace_back(ChatEntry{m.role, QString::fromStdString(m.text), m.id, false});
+    if (m.model_id == 0) continue;
+    auto [at, added] = model_paths.try_emplace(m.model_id);
+    if (added)
+      if (auto record = store_.model(m.model_id)) at->second = QString::fromStdString(record->path);
+    e.model_id = m.model_id;
+    e.model = at->second;
+  }
   for (const MessageDivergence& d : store_.divergence(id)) {
     auto e = std::find_if(entries.begin(), entries.end(), [&](const ChatEntry& x) { return x.message_id == d.message_id; });
     if (e == entries.end()) continue;

@@ -4,7 +4,8 @@
 // regenerate, copy, new/open/rename/delete/search. It never waits for the engine. The chat mode
 // (teacher, student, pair) and the probes chosen in the explorer go with every request; a pair
 // turn's tokens are marked with their divergence (KL tint and tooltip), stored with the reply and
-// restored when the conversation is opened again.
+// restored when the conversation is opened again. Each reply is stored with the model that wrote it
+// (the teacher, also in pair turns, or the student), shown in its header when reopened.
 #pragma once
 #include <QObject>
 
@@ -47,6 +48,9 @@ class ChatController : public QObject {
   void setTeacherPath(const QString& path) { teacher_path_ = path; }
   void setStudentPath(const QString& path) { student_path_ = path; }
   QString teacherPath() const { return teacher_path_; }
+  // Their rows in the store (ModelReport::model_id; 0: unknown), recorded with each reply they write.
+  void setTeacherModelId(int64_t id) { teacher_model_id_ = id; }
+  void setStudentModelId(int64_t id) { student_model_id_ = id; }
 
  public slots:
   bool send(const QString& text);  // false when busy, empty or no model
@@ -90,6 +94,7 @@ class ChatController : public QObject {
   std::function<ProbeSettings()> probes_;
   std::shared_ptr<const std::vector<std::string>> vocab_;
   QString teacher_path_, student_path_;
+  int64_t teacher_model_id_ = 0, student_model_id_ = 0;
 };
 
 }  // namespace ds::app

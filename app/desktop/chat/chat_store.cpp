@@ -70,14 +70,20 @@ std::vector<Message> ChatStore::messages(int64_t conversation) {
   return guarded(std::vector<Message>{}, [&](Store& s) { return s.list_messages(conversation); });
 }
 
-int64_t ChatStore::append(int64_t conversation, Role role, const QString& text) {
+int64_t ChatStore::append(int64_t conversation, Role role, const QString& text, int64_t model_id) {
   return guarded(int64_t(0), [&](Store& s) {
     Message m;
     m.conversation_id = conversation;
     m.role = role;
     m.text = text.toStdString();
+    m.model_id = model_id;
     return s.append_message(m);
   });
+}
+
+std::optional<ModelRecord> ChatStore::model(int64_t id) {
+  if (id == 0) return std::nullopt;
+  return guarded(std::optional<ModelRecord>{}, [&](Store& s) { return s.get_model(id); });
 }
 
 bool ChatStore::removeMessage(int64_t message_id) {

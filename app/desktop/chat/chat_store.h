@@ -33,7 +33,9 @@ class ChatStore {
   bool remove(int64_t id);
   bool update(const Conversation& c);
   std::vector<Message> messages(int64_t conversation);
-  int64_t append(int64_t conversation, Role role, const QString& text);  // 0 on failure
+  // model_id: the models row of the model that wrote it (assistant replies; 0: none). 0 on failure.
+  int64_t append(int64_t conversation, Role role, const QString& text, int64_t model_id = 0);
+  std::optional<ModelRecord> model(int64_t id);  // a models row (none: 0, unknown or failure)
   bool removeMessage(int64_t message_id);
   // A pair-turn reply's per-token divergence (schema v5), and those of a conversation's messages.
   bool saveDivergence(const MessageDivergence& d);

@@ -1,6 +1,7 @@
-// ChatView: document building and streaming appends.
+// ChatView: document building (a header per message: role, and for replies the model file) and streaming appends.
 #include "app/desktop/chat/chat_view.h"
 
+#include <QFileInfo>
 #include <QHelpEvent>
 #include <QScrollBar>
 #include <QToolTip>
@@ -96,6 +97,12 @@ void ChatView::appendEntry(const ChatEntry& e) {
   if (first) c.setBlockFormat(header);
   else c.insertBlock(header);
   c.insertText(role_title(e.role), bold);
+  if (!e.model.isEmpty()) {  // which model wrote the reply: its file name, the path as tooltip
+    QTextCharFormat model;
+    model.setForeground(QColor(120, 120, 120));
+    model.setToolTip(e.model.toHtmlEscaped());
+    c.insertText(QStringLiteral("  ") + QFileInfo(e.model).fileName(), model);
+  }
   QTextBlockFormat body;
   body.setLayoutDirection(Qt::LayoutDirectionAuto);  // each paragraph takes the direction of its text
   c.insertBlock(body, QTextCharFormat());

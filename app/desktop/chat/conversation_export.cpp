@@ -43,6 +43,9 @@ QString exportConversationMarkdown(ChatStore& store, int64_t id, const QString& 
     c.conversation = *conversation;
     c.messages = store.messages(id);
     c.divergence = store.divergence(id);
+    for (const Message& m : c.messages)
+      if (m.model_id && !c.model_paths.count(m.model_id))
+        if (auto record = store.model(m.model_id)) c.model_paths[m.model_id] = record->path;
   }
   store.on_error = previous;
   if (!store_error.isEmpty())

@@ -59,6 +59,18 @@ std::vector<std::string> models_of(const ConversationExport& c, bool teacher) {
   return names;
 }
 
+// The file names of the models that wrote the replies (messages.model_id), in order of first reply.
+std::vector<std::string> reply_models(const ConversationExport& c) {
+  std::vector<std::string> names;
+  for (const Message& m : c.messages) {
+    auto at = c.model_paths.find(m.model_id);
+    if (m.role != Role::Assistant || at == c.model_paths.end()) continue;
+    const std::string name = file_base_name(at->second);
+    if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return names;
+}
+
 std::string code_list(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& n : names) out += (out.empty() ? "" : ", ") + markdownCodeSpan(n);
@@ -149,12 +161,15 @@ std::string conversationMarkdown(const ConversationExport& c) {
   std::string md = "# " + (title.empty() ? std::string("Untitled conversation") : markdownEscape(title)) + "\n\n";
   if (conv.created_at)
     md += "- Created: " + utc_time(conv.created_at) + ", last change " + utc_time(conv.updated_at) + "\n";
-  const auto teachers = models_of(c, true), students = models_of(c, false);
+  const auto teachers = models_of(c, true), students = models_of(c, false), writers = reply_models(c);
   if (!teachers.empty()) md += "- Teacher: " + code_list(teachers) + "\n";
-  else if (!c.loaded_teacher.empty())
-    md += "- Teacher: " + markdownCodeSpan(file_base_name(c.loaded_teacher)) +
-          " (loaded when exported; plain replies do not record their model)\n";
-  else md += "- Models: not recorded (plain replies do not record their model)\n";
+  if (!writers.empty()) md += "- Replies written by: " + code_list(writers) + "\n";
+  if (teachers.empty() && writers.empty()) {
+    if (!c.loaded_teacher.empty())
+      md += "- Teacher: " + markdownCodeSpan(file_base_name(c.loaded_teacher)) +
+            " (loaded when exported; the replies do not record their model)\n";
+    else md += "- Models: not recorded (the replies do not record their model)\n";
+  }
   if (!students.empty()) md += "- Student (pair turns): " + code_list(students) + "\n";
   md += "- Messages: " + std::to_string(c.messages.size()) + "\n";
   if (!conv.system_prompt.empty()) md += "\n## System prompt\n\n" + markdownEscape(conv.system_prompt) + "\n";
@@ -162,7 +177,10 @@ std::string conversationMarkdown(const ConversationExport& c) {
     auto d = std::find_if(c.divergence.begin(), c.divergence.end(),
                           [&](const MessageDivergence& x) { return x.message_id == m.id && !x.tokens.empty(); });
     const bool pair = d != c.divergence.end();
-    md += "\n## " + role_heading(m.role, pair) + "\n\n";
+    std::string heading = role_heading(m.role, pair);
+    if (auto at = c.model_paths.find(m.model_id); m.role == Role::Assistant && !pair && at != c.model_paths.end())
+      heading += " (" + markdownCodeSpan(file_base_name(at->second)) + ")";
+    md += "\n## " + heading + "\n\n";
     md += m.text.empty() ? std::string("*(empty)*") : markdownEscape(m.text);
     md += "\n";
     if (pair) md += "\n" + divergence_summary(*d);

@@ -3,6 +3,7 @@
 // backslashes so it renders as written (prose keeps wrapping and right-to-left shaping, which a
 // code fence would not give); token labels go in code spans.
 #pragma once
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,12 +16,14 @@ struct ConversationExport {
   Conversation conversation;
   std::vector<Message> messages;              // in order
   std::vector<MessageDivergence> divergence;  // of pair-turn replies (by message_id)
-  // The teacher loaded when exporting ("" : none). Shown only when no stored reply names its
-  // teacher (plain replies do not record their model).
+  std::map<int64_t, std::string> model_paths;  // the replies' models rows (messages.model_id) -> file path
+  // The teacher loaded when exporting ("" : none). Shown only when no stored reply names its model
+  // (replies stored before they recorded it, messages.model_id 0).
   std::string loaded_teacher;
 };
 
-// Title, models, system prompt, then one heading per message with its text; a pair reply with
+// Title, models, system prompt, then one heading per message with its text (a reply's heading names
+// the model file that wrote it when recorded); a pair reply with
 // stored divergence gets one summary line (mean/max KL, top-1 agreement, the 3 largest-KL tokens).
 std::string conversationMarkdown(const ConversationExport& c);
 

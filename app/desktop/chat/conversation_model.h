@@ -27,6 +27,8 @@ struct ChatEntry {
   bool streaming = false;
   std::vector<TokenMark> marks;  // pair turns only (stored as the message's divergence, token_divergence.h)
   QString teacher, student;      // pair turns: the model files the marks were measured with
+  int64_t model_id = 0;          // assistant replies: the store's models row of the model that wrote it (0: unknown)
+  QString model;                 // ... and its file path (shown in the reply's header)
 };
 
 class ConversationModel : public QAbstractListModel {
