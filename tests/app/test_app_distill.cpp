@@ -20,19 +20,13 @@
 #include "app/desktop/engine_host.h"
 #include "distilscope/device.h"
 #include "model/synthetic.h"
+#define DS_TEST_WAIT_MS 180000
+#include "wait_for.h"
 
 using namespace ds;
 using namespace ds::app;
 
 namespace {
-
-template <class F>
-bool wait_for(F&& done, int timeout_ms = 180000) {
-  QElapsedTimer t;
-  t.start();
-  while (!done() && t.elapsed() < timeout_ms) QTest::qWait(5);
-  return done();
-}
 
 // One run's reports as they arrive (the collector is the receiver: late reports die with it).
 struct Runs : QObject {

@@ -26,20 +26,12 @@
 #include "distilscope/store.h"
 #include "store/schema.h"
 #include "util/paths.h"
+#include "wait_for.h"
 
 using namespace ds;
 using namespace ds::app;
 
 namespace {
-
-// Waits (spinning the event loop) until `done` or the timeout.
-template <class F>
-bool wait_for(F&& done, int timeout_ms = 120000) {
-  QElapsedTimer t;
-  t.start();
-  while (!done() && t.elapsed() < timeout_ms) QTest::qWait(5);
-  return done();
-}
 
 // Raw SQL on a file, outside the store (to build an old-schema file, to count rows).
 int64_t raw_sql(const QString& path, const std::string& sql) {

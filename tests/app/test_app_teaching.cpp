@@ -31,19 +31,12 @@
 #include "distilscope/device.h"
 #include "model/synthetic.h"
 #include "util/paths.h"
+#include "wait_for.h"
 
 using namespace ds;
 using namespace ds::app;
 
 namespace {
-
-template <class F>
-bool wait_for(F&& done, int timeout_ms = 120000) {
-  QElapsedTimer t;
-  t.start();
-  while (!done() && t.elapsed() < timeout_ms) QTest::qWait(5);
-  return done();
-}
 
 QString asset(const char* name) {
   auto p = default_model(name);

@@ -21,20 +21,13 @@
 #include "distilscope/tokenizer.h"
 #include "model/gguf.h"
 #include "model/synthetic.h"
+#define DS_TEST_WAIT_MS 60000
+#include "wait_for.h"
 
 using namespace ds;
 using namespace ds::app;
 
 namespace {
-
-// Waits (spinning the event loop) until `done` or the timeout.
-template <class F>
-bool wait_for(F&& done, int timeout_ms = 60000) {
-  QElapsedTimer t;
-  t.start();
-  while (!done() && t.elapsed() < timeout_ms) QTest::qWait(5);
-  return done();
-}
 
 // Collects one generation's reports as they arrive on the GUI thread. It is the receiver (context)
 // of its connections, so reports still queued when it is destroyed are dropped with it instead of
