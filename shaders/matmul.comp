@@ -25,8 +25,7 @@ layout(push_constant) uniform Push { MatmulPush p; };
 
 #define W_BINDING 0
 #include "dequant.glsl"
-layout(set = 0, binding = 1) readonly buffer X { float x[]; };
-layout(set = 0, binding = 1) readonly buffer X4 { vec4 x4[]; };
+#include "x_input.glsl"
 layout(set = 0, binding = 2) buffer Y { float y[]; };
 layout(set = 0, binding = 3) readonly buffer Bias { float bias[]; };
 
@@ -85,14 +84,14 @@ void load_x_tile(uint m0, uint k0) {
       const uint mm = c / (BK / 4), kk = (c % (BK / 4)) * 4;
       const uint m = m0 + mm, k = k0 + kk;
       vec4 v = vec4(0.0);
-      if (m < p.M && k < p.K) v = x4[(m * p.K + k) / 4];
+      if (m < p.M && k < p.K) v = x_vec4((m * p.K + k) / 4);
       for (uint i = 0; i < 4; ++i) xs[(kk + i) * XS_STRIDE + mm] = v[i];
     }
   } else {
     for (uint c = tid; c < BM * BK; c += WG) {
       const uint mm = c / BK, kk = c % BK;
       const uint m = m0 + mm, k = k0 + kk;
-      xs[kk * XS_STRIDE + mm] = (m < p.M && k < p.K) ? x[m * p.K + k] : 0.0;
+      xs[kk * XS_STRIDE + mm] = (m < p.M && k < p.K) ? x_at(m * p.K + k) : 0.0;
     }
   }
 }

@@ -10,6 +10,7 @@
 // Split-K (gl_NumWorkGroups.z = S > 1): workgroup z reduces K slice z (K / S, a multiple of 32) and writes
 // its partial product to y at z * M * N, without bias or accumulate; matmul_split_sum.comp adds the S
 // partials in order (ops/matmul.cpp). More workgroups for shapes with few output tiles and a long K.
+// -DX_F16: x is F16 (written so by the op before), loaded as 8 halves per 16-byte load without conversion.
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #include "common.glsl"
@@ -26,7 +27,11 @@ layout(push_constant) uniform Push { MatmulPush p; };
 
 #define W_BINDING 0
 #include "dequant.glsl"
+#if defined(X_F16)
+layout(set = 0, binding = 1) readonly buffer X8 { uvec4 x8[]; };  // x in F16: 8 halves per uvec4
+#else
 layout(set = 0, binding = 1) readonly buffer X4 { vec4 x4[]; };
+#endif
 layout(set = 0, binding = 2) buffer Y { float y[]; };
 layout(set = 0, binding = 3) readonly buffer Bias { float bias[]; };
 
@@ -57,6 +62,9 @@ void load_slice(uint k0, uint n0, uint m0, out uvec4 wr[W_CHUNKS], out uvec4 xr[
   }
   for (uint i = 0; i < X_CHUNKS; ++i) {
     const uint c = tid + 256 * i, r = c / 4, kk = (c % 4) * 8;
+#if defined(X_F16)
+    xr[i] = m0 + r < p.M ? x8[((m0 + r) * p.K + k0 + kk) / 8] : uvec4(0);
+#else
     vec4 lo = vec4(0.0), hi = vec4(0.0);
     if (m0 + r < p.M) {
       const uint e = ((m0 + r) * p.K + k0 + kk) / 4;
@@ -64,6 +72,7 @@ void load_slice(uint k0, uint n0, uint m0, out uvec4 wr[W_CHUNKS], out uvec4 xr[
       hi = x4[e + 1];
     }
     xr[i] = pack8(lo, hi);
+#endif
   }
 }
 

@@ -19,8 +19,7 @@ layout(push_constant) uniform Push { MatmulPush p; };
 
 #define W_BINDING 0
 #include "dequant.glsl"
-layout(set = 0, binding = 1) readonly buffer X { float x[]; };
-layout(set = 0, binding = 1) readonly buffer X4 { vec4 x4[]; };
+#include "x_input.glsl"
 layout(set = 0, binding = 2) buffer Y { float y[]; };
 layout(set = 0, binding = 3) readonly buffer Bias { float bias[]; };
 layout(set = 0, binding = 4) readonly buffer NormW { float norm_w[]; };
@@ -38,7 +37,7 @@ vec4 silu4(vec4 v) { return v / (1.0 + exp(-v)); }
 void column_inv_rms(uint col_base[NCOLS], uint tid) {
   for (uint c = 0; c < NCOLS; ++c) {
     float ss = 0.0;
-    for (uint k = tid; k < p.K; k += WG) ss += x[col_base[c] + k] * x[col_base[c] + k];
+    for (uint k = tid; k < p.K; k += WG) ss += x_at(col_base[c] + k) * x_at(col_base[c] + k);
     ss = subgroupAdd(ss);
     if (subgroupElect()) partial[gl_SubgroupID] = ss;
     barrier();
@@ -76,11 +75,11 @@ void main() {
       const uint k = ch * 8;
       vec4 xlo[NCOLS], xhi[NCOLS];
       for (uint c = 0; c < NCOLS; ++c) {
-        xlo[c] = x4[(col_base[c] + k) / 4];
-        xhi[c] = x4[(col_base[c] + k) / 4 + 1];
+        xlo[c] = x_vec4((col_base[c] + k) / 4);
+        xhi[c] = x_vec4((col_base[c] + k) / 4 + 1);
         if (glu) {
-          xlo[c] = silu4(xlo[c]) * x4[(col_base[c] + p.K + k) / 4];
-          xhi[c] = silu4(xhi[c]) * x4[(col_base[c] + p.K + k) / 4 + 1];
+          xlo[c] = silu4(xlo[c]) * x_vec4((col_base[c] + p.K + k) / 4);
+          xhi[c] = silu4(xhi[c]) * x_vec4((col_base[c] + p.K + k) / 4 + 1);
         }
         if (norm) {
           xlo[c] *= norm_w4[k / 4];
@@ -97,8 +96,8 @@ void main() {
     for (uint k = tid; k < p.K; k += WG) {
       float xv[NCOLS];
       for (uint c = 0; c < NCOLS; ++c) {
-        xv[c] = x[col_base[c] + k];
-        if (glu) xv[c] = silu(xv[c]) * x[col_base[c] + p.K + k];
+        xv[c] = x_at(col_base[c] + k);
+        if (glu) xv[c] = silu(xv[c]) * x_at(col_base[c] + p.K + k);
         if (norm) xv[c] *= norm_w[k];
       }
       for (uint r = 0; r < ROWS; ++r) {

@@ -3,6 +3,7 @@
 // (GQA, qwen2 rotate-half + QKV bias, untied head) against the reference, prefill == decode, and
 // the session's context rules.
 #include <algorithm>
+#include <cstdlib>
 
 #include "distilscope/generate.h"
 #include "distilscope/model.h"
@@ -112,6 +113,31 @@ INSTANTIATE_TEST_SUITE_P(
                     Variant{"mha_untied", "llama", DType::F32, true, 6}, Variant{"mistral", "mistral", DType::F16},
                     Variant{"qwen2_bias_neox", "qwen2", DType::F32, true}),
     [](const auto& info) { return info.param.name; });
+
+// Prefill with F16 matmul inputs (the default on tensor-core devices; DS_HALF_INPUTS=1 forces it here) against
+// the CPU reference, over full and partial batches; on a device without tensor cores it must really differ from
+// the F32 path (so the test cannot pass by ignoring the switch), on one with them it rounds what they round.
+TEST(Session, HalfPrefillInputsMatchCpuReference) {
+  for (const Variant& v : {Variant{"half_f16", "llama", DType::F16}, Variant{"half_q8_0", "llama", DType::Q8_0},
+                           Variant{"half_qwen2", "qwen2", DType::F32, true}}) {
+    auto path = write_variant(v);
+    auto model = Model::load(test::device(), path.string());
+    GgufFile f(path.string());
+    ref::ReferenceModel cpu(f, 128);
+    std::vector<int32_t> prompt;
+    for (int i = 0; i < 37; ++i) prompt.push_back((i * 29 + 3) % 300);
+    auto run = [&](const char* half) {
+      setenv("DS_HALF_INPUTS", half, 1);  // read when the session allocates its batch buffers
+      Session s(*model, SessionOptions{128, 16});  // 3 passes: two full batches and a partial one
+      auto logits = s.forward_all(prompt);
+      unsetenv("DS_HALF_INPUTS");
+      return logits;
+    };
+    const auto half = run("1"), full = run("0");
+    EXPECT_LT(worst_nmse(half, cpu.forward(prompt)), 1e-5) << v.name;
+    if (!test::device().has_coopmat_nv()) EXPECT_GT(worst_nmse(half, full), 0.0) << v.name;
+  }
+}
 
 TEST(Session, PrefillEqualsTokenByTokenDecode) {
   auto path = write_variant({"consistency", "llama", DType::F16});

@@ -1,4 +1,6 @@
 // SwiGLU and add against the CPU reference, including add in place (out aliasing a).
+#include <cmath>
+
 #include "ops/elementwise.h"
 #include "ref/compare.h"
 #include "ref/elementwise.h"
@@ -19,6 +21,21 @@ TEST_P(ElementwiseTest, SwigluMatchesReference) {
   std::vector<float> want(static_cast<size_t>(n));
   ref::swiglu(gate, up, want);
   EXPECT_LT(ref::nmse(download_f32(test::device(), to), want), 1e-12);
+}
+
+// F16 output (the down projection's input on tensor-core devices): within one F16 rounding of the reference.
+TEST_P(ElementwiseTest, SwigluHalfOutputMatchesReference) {
+  const int64_t n = GetParam();
+  auto gate = test::random_floats(size_t(n), 1, -12, 12), up = test::random_floats(size_t(n), 2, -3, 3);
+  Tensor tg = test::tensor_from(gate, DType::F32, {n, 1, 1, 1}, "gate");
+  Tensor tu = test::tensor_from(up, DType::F32, {n, 1, 1, 1}, "up");
+  Tensor to = test::empty_tensor(DType::F16, {n, 1, 1, 1}, "out");
+  test::run([&](vk::Recorder& r) { ops::swiglu(r, tg, tu, to); });
+  std::vector<float> want(static_cast<size_t>(n));
+  ref::swiglu(gate, up, want);
+  const std::vector<float> got = download_f32(test::device(), to);
+  for (size_t i = 0; i < want.size(); ++i)
+    ASSERT_LE(std::abs(got[i] - want[i]), std::abs(want[i]) * 0x1p-10f + 1e-7f) << "element " << i;
 }
 
 TEST_P(ElementwiseTest, AddInPlaceMatchesReference) {

@@ -22,6 +22,7 @@ struct MatmulCase {
   ops::MatvecConfig matvec{};
   ops::CoopMatTile tile = ops::CoopMatTile::Auto;
   bool split_scratch = false;  // pass a split-K workspace (the tensor-core path may split K)
+  bool half_x = false;         // x in F16 (prefill activations on tensor-core devices)
 };
 
 std::string type_tag(DType t) {
@@ -44,6 +45,7 @@ std::string case_name(const MatmulCase& c) {
   if (c.matvec.kernel == ops::MatvecKernel::SubgroupRows) s += "_rows_u" + std::to_string(c.matvec.unroll);
   if (c.tile != ops::CoopMatTile::Auto) s += std::string("_tile_") + ops::coopmat_tile_name(c.tile);
   if (c.split_scratch) s += "_split" + std::to_string(ops::coopmat_split_k(c.K, c.N, c.M));
+  if (c.half_x) s += "_x16";
   return s;
 }
 
@@ -58,6 +60,7 @@ constexpr double k_nmse_max = 1e-10;
 
 // Whether this case runs on the tensor-core kernel (forced, or chosen by Auto on a device that has it).
 bool takes_coopmat(const MatmulCase& c, const Tensor& w, const Tensor& x) {
+  if (c.half_x && c.tile == ops::CoopMatTile::Classic) return false;  // F16 x: the tiled kernel instead
   if (c.path == MatmulPath::CoopMat) return true;
   bool aligned = c.vector_loads && c.K % 8 == 0 && w.buf.offset % 16 == 0 && x.buf.offset % 16 == 0;
   return c.path == MatmulPath::Auto && c.M > int(c.matvec.max_cols) && ops::uses_coopmat(test::device(), w, aligned);
@@ -74,10 +77,12 @@ CaseResult run_case(const MatmulCase& c) {
   test::arena().reset();
   auto w = test::random_floats(size_t(c.K) * c.N, 1);
   auto x = test::random_floats(size_t(c.K) * c.M, 2);
+  if (c.half_x)  // the values an F16 tensor holds, so the reference sees exactly what the kernel reads
+    for (auto& v : x) v = f16_to_f32(f32_to_f16(v));
   auto bias = test::random_floats(size_t(c.N), 3);
   auto y0 = test::random_floats(size_t(c.N) * c.M, 4);
   Tensor tw = test::tensor_from(w, c.type, {c.K, c.N, 1, 1}, "w");
-  Tensor tx = test::tensor_from(x, DType::F32, {c.K, c.M, 1, 1}, "x");
+  Tensor tx = test::tensor_from(x, c.half_x ? DType::F16 : DType::F32, {c.K, c.M, 1, 1}, "x");
   Tensor ty = test::tensor_from(y0, DType::F32, {c.N, c.M, 1, 1}, "y");
   Tensor tb = c.bias ? test::tensor_from(bias, DType::F32, {c.N, 1, 1, 1}, "bias") : Tensor{};
   ops::MatmulOptions o;
@@ -212,6 +217,39 @@ std::vector<MatmulCase> split_cases() {
 INSTANTIATE_TEST_SUITE_P(CoopMatSplitK, MatmulTest, testing::ValuesIn(split_cases()),
                          [](const auto& info) { return case_name(info.param); });
 
+// F16 input x on every path (the session's prefill activations on tensor-core devices): mat-vec (strided; the
+// subgroup-row kernel stays F32-only), tiled (also the tensor-core path's fallback when the classic kernel would
+// run), each tensor-core tile, split-K, and the scalar loads. The tensor-core cases skip where absent.
+std::vector<MatmulCase> half_input_cases() {
+  using ops::CoopMatTile;
+  std::vector<MatmulCase> out;
+  for (DType t : k_types) {
+    MatmulCase cases[] = {{t, 64, 64, 1, true, false},  {t, 2048, 512, 3, false, true},
+                          {t, 96, 1001, 64, true, true}, {t, 256, 129, 133, false, false},
+                          {t, 96, 129, 70, true, false, MatmulPath::Tiled, false},
+                          {t, 96, 129, 3, false, true, MatmulPath::MatVec, false},
+                          {t, 96, 129, 70, true, true, MatmulPath::Tiled}};
+    for (MatmulCase c : cases) {
+      c.half_x = true;
+      out.push_back(c);
+    }
+    if (t == DType::F32) continue;
+    for (CoopMatTile tile : {CoopMatTile::Small, CoopMatTile::Medium, CoopMatTile::Large, CoopMatTile::Classic}) {
+      MatmulCase c{t, 2048, 300, 70, true, true, MatmulPath::CoopMat};
+      c.tile = tile;
+      c.half_x = true;
+      out.push_back(c);
+    }
+    MatmulCase split{t, 8192, 2048, 130, true, true, MatmulPath::CoopMat};
+    split.split_scratch = true;
+    split.half_x = true;
+    out.push_back(split);
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(HalfInput, MatmulTest, testing::ValuesIn(half_input_cases()),
+                         [](const auto& info) { return case_name(info.param); });
+
 TEST(CoopMatSplitChoice, SplitsLongKWithFewOutputTiles) {
   EXPECT_EQ(ops::coopmat_split_k(8192, 2048, 512), 4);  // the 1B model's down projection: 128 tiles of 128 x 64
   EXPECT_EQ(ops::coopmat_split_k(4096, 300, 70), 2);
@@ -320,8 +358,15 @@ TEST_F(MatmulErrors, RejectsUnsupportedTypes) {
   Tensor wi = test::empty_tensor(DType::I32, {64, 32, 1, 1}, "w_i32");
   EXPECT_NE(matmul_error(wi, x, y).find("I32"), std::string::npos);
   Tensor w = test::empty_tensor(DType::F16, {64, 32, 1, 1}, "w");
-  EXPECT_NE(matmul_error(w, test::empty_tensor(DType::F16, {64, 1, 1, 1}, "x16"), y), "");
+  EXPECT_NE(matmul_error(w, test::empty_tensor(DType::BF16, {64, 1, 1, 1}, "x_bf16"), y), "");
   EXPECT_NE(matmul_error(w, x, test::empty_tensor(DType::F16, {32, 1, 1, 1}, "y16")), "");
+  // F16 x: the plain product only.
+  const Tensor x16 = test::empty_tensor(DType::F16, {64, 1, 1, 1}, "x16");
+  EXPECT_EQ(matmul_error(w, x16, y), "");
+  ops::MatmulOptions norm;
+  norm.norm_weight = test::empty_tensor(DType::F32, {64, 1, 1, 1}, "norm");
+  const std::string msg = matmul_error(w, x16, y, norm);
+  EXPECT_NE(msg.find("x16 is F16"), std::string::npos) << msg;
 }
 
 TEST_F(MatmulErrors, RejectsPartialBlocks) {

@@ -19,6 +19,9 @@ struct Builder {
   ops::RopeMode mode;
   bool decode;  // one token, last logits: the fused decode forms
 
+  // Where the normalized input of the q/k/v and gate/up matmuls goes: F16 when the session asks for it.
+  const Tensor& norm_out() const { return b.xn_half ? b.xn_half : b.xn; }
+
   // q, k, v of an attention or linear layer. Attention decode rotates and stores into the cache in one kernel.
   void qkv(const LayerWeights& L, const std::string& p, int l, bool attention) {
     const int n = b.n_tokens;
@@ -35,10 +38,10 @@ struct Builder {
         return;
       }
     } else {
-      g.rms_norm(p + "attn_norm", b.x, L.attn_norm, c.norm_eps, b.xn);
-      g.matmul(p + "attn_q", L.wq, b.xn, b.q.reshaped({c.q_dim(), n, 1, 1}), L.bq);
-      g.matmul(p + "attn_k", L.wk, b.xn, b.k.reshaped({c.kv_dim(), n, 1, 1}), L.bk);
-      g.matmul(p + "attn_v", L.wv, b.xn, b.v.reshaped({c.kv_dim(), n, 1, 1}), L.bv);
+      const Tensor xn = g.rms_norm(p + "attn_norm", b.x, L.attn_norm, c.norm_eps, norm_out());
+      g.matmul(p + "attn_q", L.wq, xn, b.q.reshaped({c.q_dim(), n, 1, 1}), L.bq);
+      g.matmul(p + "attn_k", L.wk, xn, b.k.reshaped({c.kv_dim(), n, 1, 1}), L.bk);
+      g.matmul(p + "attn_v", L.wv, xn, b.v.reshaped({c.kv_dim(), n, 1, 1}), L.bv);
     }
     g.rope(p + "attn_q_rope", b.q, b.positions, w.rope_inv_freq, mode, b.q);
     g.rope(p + "attn_k_rope", b.k, b.positions, w.rope_inv_freq, mode, b.k);
@@ -100,12 +103,12 @@ struct Builder {
       g.matmul_norm(p + "ffn_gate_up", L.w_gate_up, b.x, L.ffn_norm, c.norm_eps, b.gate_up);
       g.matmul_glu(p + "ffn_out", L.w_down, b.gate_up, b.x, /*accumulate=*/true);  // residual add
     } else {
-      g.rms_norm(p + "ffn_norm", b.x, L.ffn_norm, c.norm_eps, b.xn);
-      g.matmul(p + "ffn_gate", L.w_gate, b.xn, b.gate);
-      g.matmul(p + "ffn_up", L.w_up, b.xn, b.up);
-      g.swiglu(p + "ffn_act", b.gate, b.up, b.gate);
+      const Tensor xn = g.rms_norm(p + "ffn_norm", b.x, L.ffn_norm, c.norm_eps, norm_out());
+      g.matmul(p + "ffn_gate", L.w_gate, xn, b.gate);
+      g.matmul(p + "ffn_up", L.w_up, xn, b.up);
+      const Tensor act = g.swiglu(p + "ffn_act", b.gate, b.up, b.gate_half ? b.gate_half : b.gate);
       // residual add; the scratch (free once attention is done) lets the long-K product split K on tensor cores
-      g.matmul(p + "ffn_out", L.w_down, b.gate, b.x, {}, /*accumulate=*/true, b.scratch);
+      g.matmul(p + "ffn_out", L.w_down, act, b.x, {}, /*accumulate=*/true, b.scratch);
     }
   }
 };

@@ -8,7 +8,8 @@ class Recorder;
 }
 namespace ops {
 
-// out = silu(gate) * up = gate / (1 + exp(-gate)) * up; all F32, same shape.
+// out = silu(gate) * up = gate / (1 + exp(-gate)) * up; same shape; gate, up F32, out F32 or F16 (F16: the
+// input of a tensor-core matmul).
 void swiglu(vk::Recorder& rec, const Tensor& gate, const Tensor& up, const Tensor& out);
 // out = a + b; all F32, same shape; out may alias a (or b).
 void add(vk::Recorder& rec, const Tensor& a, const Tensor& b, const Tensor& out);

@@ -97,12 +97,24 @@ MatvecConfig default_matvec_config(const Device& dev) {
   return c;
 }
 
+namespace {
+// The tiled shared-memory kernel (shaders/matmul.comp), also the F16-input fallback of the tensor-core path.
+void record_tiled(vk::Recorder& rec, uint32_t aligned, const push::MatmulPush& pc,
+                  const std::vector<vk::BufferSlice>& bufs, const std::string& name) {
+  auto& p = rec.device().pipeline(name, 4, sizeof pc, {k_tile_threads, k_tile_threads_n, k_tile_tn, k_tile_tm, aligned});
+  rec.dispatch(p, bufs, 0b0100, &pc, div_up(pc.N, k_tile_n), div_up(pc.M, k_tile_m), 1, name.c_str());
+}
+}  // namespace
+
 void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y, const MatmulOptions& o) {
   Device& dev = rec.device();
   const char* variant = weight_variant("matmul", w);
-  check_type("matmul", x, DType::F32);
+  const bool half_x = x.type == DType::F16;  // prefill activations on tensor-core devices
+  if (!half_x) check_type("matmul", x, DType::F32);
   check_type("matmul", y, DType::F32);
-  const bool tr = o.transpose_w;  // reduce over the weight's rows instead of along them
+  const bool tr = o.transpose_w;
+  DS_CHECK(!half_x || (!tr && !o.norm_weight && !o.glu), "[matmul] input ", x.name,
+           " is F16: only the plain product reads F16 (no transposed weight, no norm/glu fusion)");  // reduce over the weight's rows instead of along them
   const int64_t K = tr ? w.rows() : w.ne[0], N = tr ? w.ne[0] : w.rows(), M = x.rows();
   const int64_t x_len = o.glu ? 2 * K : K;
   DS_CHECK(x.ne[0] == x_len, "[matmul] weight ", w.name, tr ? " (transposed)" : "", ": ", w.shape_str(), " ",
@@ -151,7 +163,8 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
   std::vector<vk::BufferSlice> bufs{w.buf, x.buf, y.buf, o.bias ? o.bias.buf : x.buf};
   const uint32_t writes = 0b0100;
 
-  if (path == MatmulPath::MatVec && M == 1 && aligned && subgroup_rows_fits(dev, cfg, K, N)) {
+  const std::string x16 = half_x ? "_x16" : "";  // the F16-input shader variants
+  if (path == MatmulPath::MatVec && M == 1 && aligned && !half_x && subgroup_rows_fits(dev, cfg, K, N)) {
     bufs.push_back(o.norm_weight ? o.norm_weight.buf : x.buf);
     const uint32_t kmax = uint32_t(div_up(K, 1024) * 1024);  // staged x capacity: few pipeline variants
     auto& p = dev.pipeline(std::string("matvec_rows_") + variant, 5, sizeof pc,
@@ -164,7 +177,7 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
     check_matvec_config(dev, cfg);
     uint32_t cols = uint32_t(std::min<int64_t>(M, cfg.max_cols));
     bufs.push_back(o.norm_weight ? o.norm_weight.buf : x.buf);
-    auto& p = dev.pipeline(std::string("matvec_") + variant, 5, sizeof pc, {cfg.workgroup, cfg.rows, cols, aligned});
+    auto& p = dev.pipeline(std::string("matvec_") + variant + x16, 5, sizeof pc, {cfg.workgroup, cfg.rows, cols, aligned});
     auto [gx, gy] = grid_2d(div_up(N, cfg.rows));
     const std::string label = std::string("matvec_") + variant + (o.norm_weight ? "+norm" : o.glu ? "+glu" : "");
     rec.dispatch(p, bufs, writes, &pc, gx, gy, div_up(M, cols), label.c_str());
@@ -186,14 +199,18 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
       split = 1;
       tile = choose_coopmat_tile(K, N, M, w.type, lim, requested_coopmat_tile(o.coopmat_tile));
     }
-    if (tile == CoopMatTile::Classic) {
+    if (tile == CoopMatTile::Classic && half_x) {  // the classic kernel reads F32 x only: the tiled kernel then
+      record_tiled(rec, aligned, pc, bufs, std::string("matmul_") + variant + x16);
+    } else if (tile == CoopMatTile::Classic) {
       auto& p = dev.pipeline(std::string("matmul_coopmat_") + variant, 4, sizeof pc);
       const std::string label = std::string("matmul_coopmat_") + variant;
       rec.dispatch(p, bufs, writes, &pc, div_up(N, 128), div_up(M, 64), 1, label.c_str());
     } else {
-      std::string name = std::string("matmul_coopmat_") + coopmat_tile_name(tile) + "_" + variant;
-      // DS_COOPMAT_PROBE=mma|smem: timing-only variants with wrong results (F16, tiles s and l; docs/performance.md).
-      if (const char* e = std::getenv("DS_COOPMAT_PROBE")) name += std::string("_probe_") + e;
+      std::string name = std::string("matmul_coopmat_") + coopmat_tile_name(tile) + "_" + variant + x16;
+      // DS_COOPMAT_PROBE=mma|smem|x16: timing-only variants with wrong results (F16; docs/performance.md).
+      // =x16: the F16-input kernel over this F32 x, for timing what F16 activations gain.
+      const char* probe = std::getenv("DS_COOPMAT_PROBE");
+      if (probe && *probe && !half_x) name += std::string(probe) == "x16" ? "_x16" : std::string("_probe_") + probe;
       const uint32_t bn = tile == CoopMatTile::Small ? 64 : 128, bm = tile == CoopMatTile::Large ? 128 : 64;
       if (split > 1) {
         const Tensor& part = o.split_scratch;
@@ -212,10 +229,7 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
   } else {
     DS_CHECK(!o.norm_weight && !o.glu, "[matmul] ", w.name, ": norm/glu fusions exist only on the mat-vec path (M=", M,
              " > ", cfg.max_cols, ")");
-    auto& p = dev.pipeline(std::string(tr ? "matmul_t_" : "matmul_") + variant, 4, sizeof pc,
-                           {k_tile_threads, k_tile_threads_n, k_tile_tn, k_tile_tm, aligned});
-    const std::string label = std::string(tr ? "matmul_t_" : "matmul_") + variant;
-    rec.dispatch(p, bufs, writes, &pc, div_up(N, k_tile_n), div_up(M, k_tile_m), 1, label.c_str());
+    record_tiled(rec, aligned, pc, bufs, std::string(tr ? "matmul_t_" : "matmul_") + variant + x16);
   }
 }
 

@@ -96,7 +96,9 @@ int coopmat_split_k(int64_t K, int64_t N, int64_t M);
 size_t matmul_split_elems(int64_t K, int64_t N, int64_t M);
 
 // w: [K, N] F32|F16|BF16|Q8_0|Q4_0 (row n = K contiguous weights; K % 32 == 0 for Q8_0/Q4_0);
-// x: F32 [K, M]; y: F32 [N, M]. x and y must not overlap.
+// x: F32 [K, M], or F16 for the plain product (no fusions, not transposed: prefill's activations on tensor-core
+// devices, which round x to F16 anyway; the other kernels read it into F32); y: F32 [N, M]. x and y must not
+// overlap.
 void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y, const MatmulOptions& opts = {});
 
 }  // namespace ops

@@ -8,7 +8,7 @@ class Recorder;
 }
 namespace ops {
 
-// x, y: F32 [n, rows]; w: F32 [n] or empty (no weight).
+// x: F32 [n, rows]; y: F32 or F16 [n, rows] (F16: the input of a tensor-core matmul); w: F32 [n] or empty.
 void rms_norm(vk::Recorder& rec, const Tensor& x, const Tensor& w, const Tensor& y, float eps);
 
 }  // namespace ops

@@ -106,6 +106,23 @@ Session::~Session() {
   batch_rec_.reset();
 }
 
+namespace {
+// Batches of up to max_cols rows go to the mat-vec kernel, which reads x in F32 exactly: they stay F32.
+bool half_rows(const Device& dev, int rows) { return rows > int(ops::default_matvec_config(dev).max_cols); }
+
+// Prefill matmuls read F16 activations where they run on tensor cores (which round x to F16 anyway): devices
+// with VK_NV_cooperative_matrix and a model whose feed-forward weights are not F32 (F32 weights keep the exact
+// F32 kernels). DS_HALF_INPUTS=0|1 overrides (A/B measurements; tests of the F16 path on other devices); it is
+// read when batch buffers are allocated (the first prefill of each kind).
+bool half_matmul_inputs(const Model& model) {
+  if (const char* e = std::getenv("DS_HALF_INPUTS"); e && *e) return std::string(e) != "0";
+  const auto& layers = model.weights().layers;
+  if (layers.empty()) return false;
+  const Tensor& w = layers[0].w_gate ? layers[0].w_gate : layers[0].w_down;
+  return model.device().has_coopmat_nv() && w && w.type != DType::F32;
+}
+}  // namespace
+
 std::unique_ptr<ForwardBuffers> Session::allocate(int rows, bool all_logits) {
   const ModelConfig& c = model_.config();
   auto b = std::make_unique<ForwardBuffers>();
@@ -118,6 +135,10 @@ std::unique_ptr<ForwardBuffers> Session::allocate(int rows, bool all_logits) {
   b->step = make_tensor(*io_arena_, DType::I32, {4, 1, 1, 1}, "step");
   b->x = make_tensor(A, DType::F32, {c.d_model, n, 1, 1}, "x");
   b->xn = make_tensor(A, DType::F32, {c.d_model, n, 1, 1}, "xn");
+  if (half_rows(model_.device(), rows) && half_matmul_inputs(model_)) {
+    b->xn_half = make_tensor(A, DType::F16, {c.d_model, n, 1, 1}, "xn_half");
+    b->gate_half = make_tensor(A, DType::F16, {c.ffn_dim, n, 1, 1}, "gate_half");
+  }
   // q, k, v back to back (one [q_dim + 2 kv_dim] column per token when rows == 1: the fused QKV output),
   // gate and up likewise, when the views land on binding-aligned offsets; else separate tensors.
   const uint64_t align = model_.device().props().limits.minStorageBufferOffsetAlignment;
@@ -170,7 +191,7 @@ std::unique_ptr<ForwardBuffers> Session::allocate(int rows, bool all_logits) {
 
 namespace {
 // The first n rows of every per-token activation of `full`.
-ForwardBuffers view_rows(const ForwardBuffers& full, int n) {
+ForwardBuffers view_rows(const Device& dev, const ForwardBuffers& full, int n) {
   ForwardBuffers b = full;
   b.n_tokens = n;
   auto rows = [n](const Tensor& t, std::array<int64_t, 4> ne) {
@@ -183,6 +204,11 @@ ForwardBuffers view_rows(const ForwardBuffers& full, int n) {
   b.positions = rows(full.positions, {n, 1, 1, 1});
   b.x = rows(full.x, {full.x.ne[0], n, 1, 1});
   b.xn = rows(full.xn, {full.xn.ne[0], n, 1, 1});
+  b.xn_half = b.gate_half = {};
+  if (full.xn_half && half_rows(dev, n)) {
+    b.xn_half = rows(full.xn_half, {full.xn_half.ne[0], n, 1, 1});
+    b.gate_half = rows(full.gate_half, {full.gate_half.ne[0], n, 1, 1});
+  }
   b.q = rows(full.q, {full.q.ne[0], full.q.ne[1], n, 1});
   b.k = rows(full.k, {full.k.ne[0], full.k.ne[1], n, 1});
   b.v = rows(full.v, {full.v.ne[0], full.v.ne[1], n, 1});
@@ -247,7 +273,7 @@ int32_t Session::run_batch(std::span<const int32_t> tokens, bool sample, bool al
   Sampler* sampler = sample ? &this->sampler() : nullptr;
   auto& store = all_logits ? batch_all_ : batch_;
   if (!store) store = allocate(max_batch_, all_logits);
-  ForwardBuffers b = view_rows(*store, int(tokens.size()));
+  ForwardBuffers b = view_rows(model_.device(), *store, int(tokens.size()));
   write_inputs(b, tokens);
   Graph g = build_llama_graph(model_.config(), model_.weights(), b);
   probe::CaptureSet* capture = probes_ ? probes_->batch.get() : nullptr;
