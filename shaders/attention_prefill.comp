@@ -6,7 +6,8 @@
 //   scores  S = Q K^T (each thread: one query row, SK keys), causal mask;
 //   softmax online per row (SM_LANES lanes per row, subgroup shuffles): running max m, sum l, rescale alpha;
 //   output  O = alpha O + P V (each thread: one row, PPT vec4 pieces of head_dim).
-// Rows past n_tokens (last block) act as the last token and are not written.
+// Rows past n_tokens (last block) act as the last token and are not written. -DOUT_F16: O in F16 (the input
+// of prefill's tensor-core output projection).
 #include "common.glsl"
 #extension GL_KHR_shader_subgroup_shuffle : require
 
@@ -21,7 +22,13 @@ layout(set = 0, binding = 0) readonly buffer Q { vec4 q4[]; };       // [head_di
 layout(set = 0, binding = 1) readonly buffer K { f16vec4 k4[]; };    // [head_dim, n_ctx, n_kv] F16
 layout(set = 0, binding = 2) readonly buffer V { f16vec4 v4[]; };    // [head_dim, n_ctx, n_kv] F16
 layout(set = 0, binding = 3) readonly buffer Step { int step[]; };   // {n_past, ...}
+#if defined(OUT_F16)
+layout(set = 0, binding = 4) writeonly buffer O { f16vec4 o4[]; };   // [head_dim, n_heads, n_tokens] F16
+#define OUT4(v) f16vec4(v)
+#else
 layout(set = 0, binding = 4) writeonly buffer O { vec4 o4[]; };      // [head_dim, n_heads, n_tokens] F32
+#define OUT4(v) (v)
+#endif
 
 const uint NP = HD / 4;                     // vec4 pieces per head vector
 const uint STRIDE = NP + 1;                 // padded row stride of Q and K in shared memory (bank spread)
@@ -122,6 +129,6 @@ void main() {
   const float inv_l = 1.0 / l_sh[row];
   for (uint c = 0; c < PPT; ++c) {
     const uint piece = lane + c * TPR;
-    if (piece < NP) o4[(t * p.n_heads + h) * NP + piece] = acc[c] * inv_l;
+    if (piece < NP) o4[(t * p.n_heads + h) * NP + piece] = OUT4(acc[c] * inv_l);
   }
 }

@@ -31,7 +31,13 @@ layout(set = 0, binding = 0) readonly buffer Q { vec4 q4[]; };       // [head_di
 layout(set = 0, binding = 1) readonly buffer K { uvec2 k4[]; };      // [head_dim, n_ctx, n_kv] F16, 4 per uvec2
 layout(set = 0, binding = 2) readonly buffer V { uvec2 v4[]; };      // [head_dim, n_ctx, n_kv] F16, 4 per uvec2
 layout(set = 0, binding = 3) readonly buffer Step { int step[]; };   // {n_past, ...}
+#if defined(OUT_F16)  // the input of prefill's tensor-core output projection
+layout(set = 0, binding = 4) writeonly buffer O { float16_t o[]; };  // [head_dim, n_heads, n_tokens] F16
+#define OUT(v) float16_t(v)
+#else
 layout(set = 0, binding = 4) writeonly buffer O { float o[]; };      // [head_dim, n_heads, n_tokens] F32
+#define OUT(v) (v)
+#endif
 
 const uint ROWS = 64, BK = 32, THREADS = 128;
 // F16 tiles in shared memory are uvec4 arrays of 8 halves (as in matmul_coopmat_tiles.comp): 16-byte aligned
@@ -270,6 +276,6 @@ void main() {
     if (t >= p.n_tokens) continue;
     const uint base = (t * p.n_heads + hw) * HD + lane % 16;
     const float inv_l = 1.0 / l;
-    [[unroll]] for (uint cb = 0; cb < NB; ++cb) o[base + cb * 16] = acc[cb * 8 + i] * inv_l;
+    [[unroll]] for (uint cb = 0; cb < NB; ++cb) o[base + cb * 16] = OUT(acc[cb * 8 + i] * inv_l);
   }
 }

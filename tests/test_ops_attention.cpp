@@ -95,14 +95,14 @@ Tensor step_tensor(int n_past, int n_tokens) {
 }
 
 // Runs kv_store(k), kv_store(v), attention on the GPU and checks caches and output against the reference.
-void run_and_check(const Problem& p, double max_nmse) {
+void run_and_check(const Problem& p, double max_nmse, DType out_type = DType::F32) {
   const auto [n_heads, n_kv, hd] = p.s;
   Tensor kc = test::tensor_from(p.k_cache, DType::F16, {hd, p.n_ctx, n_kv, 1}, "k_cache");
   Tensor vc = test::tensor_from(p.v_cache, DType::F16, {hd, p.n_ctx, n_kv, 1}, "v_cache");
   Tensor kn = test::tensor_from(p.k_new, DType::F32, {hd, n_kv, p.n_tokens, 1}, "k_new");
   Tensor vn = test::tensor_from(p.v_new, DType::F32, {hd, n_kv, p.n_tokens, 1}, "v_new");
   Tensor q = test::tensor_from(p.q, DType::F32, {hd, n_heads, p.n_tokens, 1}, "q");
-  Tensor out = test::empty_tensor(DType::F32, q.ne, "out");
+  Tensor out = test::empty_tensor(out_type, q.ne, "out");
   Tensor step = step_tensor(p.n_past, p.n_tokens);
   const size_t scratch_elems = ops::attention_scratch_elems(n_heads, hd, p.n_ctx, p.n_tokens);
   Tensor scratch = scratch_elems ? test::empty_tensor(DType::F32, {int64_t(scratch_elems), 1, 1, 1}, "scratch")
@@ -250,6 +250,32 @@ INSTANTIATE_TEST_SUITE_P(Cases, AttentionPrefillCoopMat, testing::ValuesIn(coop_
   return std::string(c.kernel) + "_" + shape_name(c.s) + "_tok" + std::to_string(c.n_tokens) + "_past" +
          std::to_string(c.n_past);
 });
+
+// F16 output (the output projection's input in prefill on tensor-core devices), each prefill kernel: the
+// output's own rounding (2^-11 relative, nmse ~1e-7) on top of each kernel's error.
+class AttentionPrefillHalfOut : public testing::TestWithParam<CoopPrefillCase> {};
+
+TEST_P(AttentionPrefillHalfOut, MatchesReference) {
+  const CoopPrefillCase c = GetParam();
+  PrefillKernelEnv env(c.kernel);
+  try {
+    ops::attention_prefill_kernel(test::device(), c.s.head_dim, c.n_tokens);
+  } catch (const Error& e) {
+    GTEST_SKIP() << e.what();
+  }
+  run_and_check(make_problem(c.s, c.n_past + c.n_tokens + 7, c.n_tokens, c.n_past, 43), 1e-5, DType::F16);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, AttentionPrefillHalfOut,
+                         testing::Values(CoopPrefillCase{"scalar", {8, 4, 8}, 17, 5},
+                                         CoopPrefillCase{"scalar", {32, 8, 64}, 64, 0},
+                                         CoopPrefillCase{"emulated", {8, 2, 32}, 100, 37},
+                                         CoopPrefillCase{"coopmat", {8, 2, 64}, 512, 0},
+                                         CoopPrefillCase{"coopmat", {4, 4, 128}, 100, 37}),
+                         [](const auto& info) {
+                           const CoopPrefillCase& c = info.param;
+                           return std::string(c.kernel) + "_" + shape_name(c.s) + "_tok" + std::to_string(c.n_tokens);
+                         });
 
 // Without DS_ATTN_PREFILL the tensor-core kernel is chosen exactly where it can run, for 64 tokens or more;
 // forcing it where it cannot, or naming an unknown kernel, is one readable error.

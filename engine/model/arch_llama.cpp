@@ -67,25 +67,26 @@ struct Builder {
   void attention_layer(const LayerWeights& L, const std::string& p, int l) {
     qkv(L, p, l, true);
     const bool fuse = decode && b.fuse_combine;
-    g.attention(p + "attn", b.q, b.k_cache[l], b.v_cache[l], b.step, 1.0f / std::sqrt(float(c.head_dim)), b.attn,
+    const Tensor attn = b.attn_half ? b.attn_half : b.attn;  // F16 where the session asks for it (prefill)
+    g.attention(p + "attn", b.q, b.k_cache[l], b.v_cache[l], b.step, 1.0f / std::sqrt(float(c.head_dim)), attn,
                 b.scratch, /*partials_only=*/fuse);
     if (fuse) {
       g.matmul_combine(p + "attn_out", L.wo, b.attn, b.x, L.bo, /*accumulate=*/true,
                        {b.scratch, b.step, b.k_cache[l].ne[1]});
       return;
     }
-    out_projection(L, p);
+    out_projection(L, p, attn);
   }
 
   void linear_layer(const LayerWeights& L, const std::string& p, int l) {
     qkv(L, p, l, false);
     g.linear_mixer(p + "lin_mix", b.q, b.k, b.v, L.lin, b.lin_state[l], b.step, c.hybrid.linear.window,
                    c.hybrid.linear.affine, b.attn, b.scratch);
-    out_projection(L, p);
+    out_projection(L, p, b.attn);
   }
 
-  void out_projection(const LayerWeights& L, const std::string& p) {
-    g.matmul(p + "attn_out", L.wo, b.attn.reshaped({c.q_dim(), b.n_tokens, 1, 1}), b.x, L.bo, /*accumulate=*/true);
+  void out_projection(const LayerWeights& L, const std::string& p, const Tensor& attn) {
+    g.matmul(p + "attn_out", L.wo, attn.reshaped({c.q_dim(), b.n_tokens, 1, 1}), b.x, L.bo, /*accumulate=*/true);
   }
 
   void mamba_layer(const LayerWeights& L, const std::string& p, int l) {

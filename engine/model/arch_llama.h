@@ -24,11 +24,12 @@ struct ForwardBuffers {
   Tensor positions;            // I32 [n_tokens]          host-written: n_past + t
   Tensor step;                 // I32 [4] {n_past, n_tokens, 0, 0}, host-written
   Tensor x, xn;                // F32 [d_model, n_tokens]  residual stream, normalized
-  // Prefill on tensor-core devices (set by the session, else empty): the normalized input of the q/k/v and
-  // gate/up matmuls and the SwiGLU output the down projection reads, in F16. Those kernels round x to F16
-  // anyway, so results are the same; the matmuls read half the bytes and convert nothing.
+  // Prefill on tensor-core devices (set by the session, else empty): the inputs of the prefill matmuls in F16 —
+  // the normalized x (q/k/v, gate/up), attention's output (output projection), the SwiGLU output (down). Those
+  // kernels round x to F16 anyway, so results are the same; they read half the bytes and convert nothing.
   Tensor xn_half;              // F16 [d_model, n_tokens]
   Tensor gate_half;            // F16 [ffn, n_tokens]
+  Tensor attn_half;            // F16 [head_dim, n_heads, n_tokens]: attention's output, the output projection's input
   Tensor qkv;                  // F32 [q_dim + 2 kv_dim, n_tokens]: q, k, v back to back (views below)
   Tensor q, k, v;              // F32 [head_dim, n_heads | n_kv, n_tokens]
   Tensor attn;                 // F32 [head_dim, n_heads, n_tokens]: attention / linear mixer output

@@ -44,7 +44,7 @@ struct Shape {
 
 Shape check_shapes(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& step, const Tensor& out) {
   check_type("attention", q, DType::F32);
-  check_type("attention", out, DType::F32);
+  if (out.type != DType::F16 || q.ne[2] == 1) check_type("attention", out, DType::F32);  // F16: prefill only
   check_type("attention", k, DType::F16);
   check_type("attention", v, DType::F16);
   check_type("attention", step, DType::I32);
@@ -122,9 +122,10 @@ void prefill_coopmat(vk::Recorder& rec, const Tensor& q, const Tensor& k, const 
   const uint32_t tokens = 64 / heads;
   push::AttentionPush pc{uint32_t(s.n_heads), uint32_t(s.n_kv), uint32_t(s.n_ctx), uint32_t(s.n_tokens), scale,
                          0, 0, 0};
-  auto& p = rec.device().pipeline(kernel, 5, sizeof pc, {uint32_t(s.head_dim), tokens});
+  const std::string name = std::string(kernel) + (out.type == DType::F16 ? "_f16" : "");
+  auto& p = rec.device().pipeline(name, 5, sizeof pc, {uint32_t(s.head_dim), tokens});
   rec.dispatch(p, {q.buf, k.buf, v.buf, step.buf, out.buf}, 0b10000, &pc, div_up(s.n_tokens, tokens),
-               uint32_t(s.n_heads) / heads, 1, kernel);
+               uint32_t(s.n_heads) / heads, 1, name.c_str());
 }
 
 void prefill(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& step, float scale,
@@ -143,9 +144,10 @@ void prefill(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& 
   DS_CHECK(shared <= dev.props().limits.maxComputeSharedMemorySize, "[attention] prefill tiles for head_dim ", hd,
            " need ", shared, " bytes of shared memory, device has ", dev.props().limits.maxComputeSharedMemorySize);
   push::AttentionPush pc{uint32_t(s.n_heads), uint32_t(s.n_kv), uint32_t(s.n_ctx), uint32_t(s.n_tokens), scale, 0, 0, 0};
-  auto& p = dev.pipeline("attention_prefill", 5, sizeof pc, {k_prefill_threads, hd, bq, bk, sm_lanes});
+  const char* name = out.type == DType::F16 ? "attention_prefill_f16" : "attention_prefill";
+  auto& p = dev.pipeline(name, 5, sizeof pc, {k_prefill_threads, hd, bq, bk, sm_lanes});
   rec.dispatch(p, {q.buf, k.buf, v.buf, step.buf, out.buf}, 0b10000, &pc, div_up(s.n_tokens, bq),
-               uint32_t(s.n_heads), 1, "attention_prefill");
+               uint32_t(s.n_heads), 1, name);
 }
 
 }  // namespace

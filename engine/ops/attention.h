@@ -23,7 +23,8 @@ void kv_store(vk::Recorder& rec, const Tensor& src, const Tensor& step, const Te
 // [head_dim, n_ctx, n_kv]; head_dim a multiple of 4 in [4, 256]. Softmax and sums in F32.
 // n_tokens == 1 (decode): split-K over chunks of the cache plus a combine pass, partials in `scratch`
 // (F32, at least attention_scratch_elems() elements; may be empty when that is 0).
-// n_tokens > 1 (prefill): one flash-attention pass, no scratch.
+// n_tokens > 1 (prefill): one flash-attention pass, no scratch; `out` may be F16 there (the input of a
+// tensor-core output projection).
 // combine = false (decode fusion, ops/matvec_fused.h): when decode splits the keys, only the partials are
 // written to scratch and `out` is left for the consumer that merges them; with one chunk `out` is written.
 void attention(vk::Recorder& rec, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const Tensor& step,

@@ -138,6 +138,7 @@ std::unique_ptr<ForwardBuffers> Session::allocate(int rows, bool all_logits) {
   if (half_rows(model_.device(), rows) && half_matmul_inputs(model_)) {
     b->xn_half = make_tensor(A, DType::F16, {c.d_model, n, 1, 1}, "xn_half");
     b->gate_half = make_tensor(A, DType::F16, {c.ffn_dim, n, 1, 1}, "gate_half");
+    b->attn_half = make_tensor(A, DType::F16, {c.head_dim, c.n_heads, n, 1}, "attn_half");
   }
   // q, k, v back to back (one [q_dim + 2 kv_dim] column per token when rows == 1: the fused QKV output),
   // gate and up likewise, when the views land on binding-aligned offsets; else separate tensors.
@@ -204,10 +205,11 @@ ForwardBuffers view_rows(const Device& dev, const ForwardBuffers& full, int n) {
   b.positions = rows(full.positions, {n, 1, 1, 1});
   b.x = rows(full.x, {full.x.ne[0], n, 1, 1});
   b.xn = rows(full.xn, {full.xn.ne[0], n, 1, 1});
-  b.xn_half = b.gate_half = {};
+  b.xn_half = b.gate_half = b.attn_half = {};
   if (full.xn_half && half_rows(dev, n)) {
     b.xn_half = rows(full.xn_half, {full.xn_half.ne[0], n, 1, 1});
     b.gate_half = rows(full.gate_half, {full.gate_half.ne[0], n, 1, 1});
+    b.attn_half = rows(full.attn_half, {full.attn_half.ne[0], full.attn_half.ne[1], n, 1});
   }
   b.q = rows(full.q, {full.q.ne[0], full.q.ne[1], n, 1});
   b.k = rows(full.k, {full.k.ne[0], full.k.ne[1], n, 1});
