@@ -11,6 +11,13 @@ namespace ds {
 
 namespace {
 
+// Whether q, k, v lie in one buffer in that order without overlapping: then prefill computes them as one
+// product of the joint weight with its output rows routed to the three (ops::matmul_parts).
+bool routable_qkv(const Tensor& q, const Tensor& k, const Tensor& v) {
+  return q.buf.buffer == k.buf.buffer && k.buf.buffer == v.buf.buffer && q.buf.offset + q.n_bytes() <= k.buf.offset &&
+         k.buf.offset + k.n_bytes() <= v.buf.offset;
+}
+
 struct Builder {
   const ModelConfig& c;
   const ModelWeights& w;
@@ -36,9 +43,15 @@ struct Builder {
       }
     } else {
       g.rms_norm(p + "attn_norm", b.x, L.attn_norm, c.norm_eps, b.xn);
-      g.matmul(p + "attn_q", L.wq, b.xn, b.q.reshaped({c.q_dim(), n, 1, 1}), L.bq);
-      g.matmul(p + "attn_k", L.wk, b.xn, b.k.reshaped({c.kv_dim(), n, 1, 1}), L.bk);
-      g.matmul(p + "attn_v", L.wv, b.xn, b.v.reshaped({c.kv_dim(), n, 1, 1}), L.bv);
+      const Tensor q = b.q.reshaped({c.q_dim(), n, 1, 1}), k = b.k.reshaped({c.kv_dim(), n, 1, 1}),
+                   v = b.v.reshaped({c.kv_dim(), n, 1, 1});
+      if (b.joint_qkv && L.wqkv && (L.bqkv || !L.bq) && routable_qkv(q, k, v)) {
+        g.matmul_parts(p + "attn_qkv", L.wqkv, b.xn, {q, k, v}, L.bqkv);  // one product, rows routed to q, k, v
+      } else {
+        g.matmul(p + "attn_q", L.wq, b.xn, q, L.bq);
+        g.matmul(p + "attn_k", L.wk, b.xn, k, L.bk);
+        g.matmul(p + "attn_v", L.wv, b.xn, v, L.bv);
+      }
     }
     g.rope(p + "attn_q_rope", b.q, b.positions, w.rope_inv_freq, mode, b.q);
     g.rope(p + "attn_k_rope", b.k, b.positions, w.rope_inv_freq, mode, b.k);

@@ -8,6 +8,7 @@
 #include "ops/matmul.h"
 #include "ops/norm.h"
 #include "ops/rope.h"
+#include "util/error.h"
 #include "vk/recorder.h"
 
 namespace ds {
@@ -50,6 +51,14 @@ const Tensor& Graph::matmul(const std::string& name, const Tensor& w, const Tens
   n.bias = bias;
   n.accumulate = accumulate;
   n.aux = split_scratch;
+  return push(std::move(n));
+}
+const Tensor& Graph::matmul_parts(const std::string& name, const Tensor& w, const Tensor& x, std::vector<Tensor> parts,
+                                  const Tensor& bias) {
+  DS_CHECK(!parts.empty(), "[graph] ", name, ": a routed matmul needs at least one output part");
+  OpNode n{OpKind::MatMul, name, {w, x}, parts.front()};
+  n.bias = bias;
+  n.out_parts = std::move(parts);
   return push(std::move(n));
 }
 const Tensor& Graph::matmul_norm(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& norm_weight,
@@ -178,6 +187,8 @@ void Graph::record_node(vk::Recorder& rec, const OpNode& n) {
         ops::matvec_rope_store(rec, n.in[0], n.in[1], n.out, o, *n.rope_store);
       else if (n.combine)
         ops::matvec_attn_combine(rec, n.in[0], n.in[1], n.out, o, *n.combine);
+      else if (!n.out_parts.empty())
+        ops::matmul_parts(rec, n.in[0], n.in[1], n.out_parts, o);
       else
         ops::matmul(rec, n.in[0], n.in[1], n.out, o);
       break;

@@ -38,6 +38,9 @@ struct OpNode {
   ops::RopeMode rope_mode = ops::RopeMode::Interleaved;
   bool accumulate = false;   // MatMul: out += W x
   Tensor bias;               // MatMul
+  // MatMul with a routed output (ops::matmul_parts): the output parts in row order (out is the first);
+  // empty for a plain output.
+  std::vector<Tensor> out_parts;
   Tensor norm_weight;        // MatMul decode fusion: x read as rms_norm(x) * norm_weight (eps above)
   bool glu = false;          // MatMul decode fusion: x read as silu(gate) * up from [gate | up]
   // MatMul decode fusions (ops/matvec_fused.h): RoPE + cache stores in the epilogue (q/k/v), or the attention
@@ -62,6 +65,10 @@ class Graph {
   // split_scratch: F32 workspace for split-K on the tensor-core path (ops::MatmulOptions::split_scratch).
   const Tensor& matmul(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& out,
                        const Tensor& bias = {}, bool accumulate = false, const Tensor& split_scratch = {});
+  // One product whose output rows go to up to 3 tensors in one buffer (ops::matmul_parts): prefill's q/k/v
+  // from the joint weight; returns the first part.
+  const Tensor& matmul_parts(const std::string& name, const Tensor& w, const Tensor& x, std::vector<Tensor> parts,
+                             const Tensor& bias = {});
   // Decode fusions on the mat-vec path: rms_norm(x) * norm_weight as input, or silu(gate) * up.
   const Tensor& matmul_norm(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& norm_weight,
                             float eps, const Tensor& out, const Tensor& bias = {});

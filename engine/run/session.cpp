@@ -113,6 +113,9 @@ std::unique_ptr<ForwardBuffers> Session::allocate(int rows, bool all_logits) {
   const int64_t n = rows, n_out = all_logits ? rows : 1;
   b->n_tokens = rows;
   b->all_logits = all_logits;
+  // DS_PREFILL_SEPARATE_QKV=1: prefill q/k/v as three products instead of one routed product (A/B measurements).
+  const char* separate_qkv = std::getenv("DS_PREFILL_SEPARATE_QKV");
+  b->joint_qkv = !(separate_qkv && *separate_qkv && std::string(separate_qkv) != "0");
   b->ids = make_tensor(*io_arena_, DType::I32, {n, 1, 1, 1}, "ids");
   b->positions = make_tensor(*io_arena_, DType::I32, {n, 1, 1, 1}, "positions");
   b->step = make_tensor(*io_arena_, DType::I32, {4, 1, 1, 1}, "step");
