@@ -2,14 +2,13 @@
 # Benchmarks on a machine with a real GPU (used with the `device` tool on the H200): expects x86-64
 # binaries built here in .devbin/ (static libstdc++, shared libs in .devbin/lib) and the Vulkan
 # loader debs in .gl/. Writes logs to $OUT (or ./bench-out). Usage: scripts/device-bench.sh [what...]
-# what: smoke | models | bench | profile | fusion | kernels | hybrid | probes | defaults | tiles | prefill | attnpf | qkv
+# what: smoke | models | bench | profile | fusion | kernels | hybrid | probes | defaults | tiles | prefill | attnpf
 #       (default: smoke models bench kernels)
 # tiles / prefill: the tensor-core matmul kernels per tile, and prefill before/after (docs/performance.md).
 # attnpf: tensor-core prefill attention: its tests against the CPU reference, then prefill and --profile with
 #         DS_ATTN_PREFILL=scalar (before) and the default choice (after), and the attention kernel bench.
 # hybrid: the 1B-shaped teacher against its 50 % / 75 % Mamba and linear students (synth --replace),
 #         decode tokens/s at depths 1k, 8k, 32k and the student/teacher ratios (docs/performance.md).
-# qkv: prefill with q/k/v as one routed product and as three (DS_PREFILL_SEPARATE_QKV=1), the routed-output tests.
 # split: prefill with and without split-K of the long-K products (DS_COOPMAT_SPLIT=1).
 # fusion: decode of llama1b-f16 with both decode fusions (ops/matvec_fused.h), without the combine one,
 #         without the rope one, and with neither (DS_NO_DECODE_FUSION), at depths 0, 1k, 8k.
@@ -93,17 +92,6 @@ for w in $what; do
         DS_ATTN_PREFILL=$k $B/distilscope-cli bench $M/llama1b-f16.gguf --prompt-len 512 -n 16 --depths 0 --reps 5 2>&1 | grep -i prefill | tee -a "$OUT/summary.txt"
         DS_ATTN_PREFILL=$k $B/distilscope-cli bench $M/llama1b-f16.gguf --prompt-len 512 -n 16 --depths 0 --reps 1 --profile 2>&1 | grep -E 'attention_prefill|prefill' | head -6 | tee -a "$OUT/summary.txt"
         DS_ATTN_PREFILL=$k DS_NO_VALIDATION=1 DS_BENCH=1 $B/ds_test_ops_attention --gtest_filter='*Bench*' 2>&1 | grep 'tokens 512' | tee -a "$OUT/summary.txt"
-      done ;;
-    qkv)  # prefill q/k/v as one routed product (default) against three products (DS_PREFILL_SEPARATE_QKV=1)
-      log "matmul tests with routed outputs (tensor-core parts cases)"
-      DS_NO_VALIDATION=1 $B/ds_test_ops_matmul --gtest_filter='Parts/*:MatmulErrors.*' 2>&1 | grep -E 'FAILED|tests? from .* ran|PASSED|SKIPPED  \]' | head -20 | tee -a "$OUT/summary.txt"
-      for t in f16 q8_0; do
-        [ -f $M/llama1b-$t.gguf ] || $B/distilscope-cli synth -o $M/llama1b-$t.gguf --type $t 2>&1 | tail -1
-        for sep in 1 0; do
-          log "prefill llama1b-$t DS_PREFILL_SEPARATE_QKV=$sep"
-          DS_PREFILL_SEPARATE_QKV=$sep $B/distilscope-cli bench $M/llama1b-$t.gguf --prompt-len 512 -n 16 --depths 0 --reps 5 2>&1 | grep -i prefill | tee -a "$OUT/summary.txt"
-          DS_PREFILL_SEPARATE_QKV=$sep $B/distilscope-cli bench $M/llama1b-$t.gguf --prompt-len 512 -n 16 --depths 0 --reps 1 --profile 2>&1 | sed -n '/last prefill/,/last decode/p' | head -8 | tee -a "$OUT/summary.txt"
-        done
       done ;;
     split)  # prefill of 512 tokens with split-K on tensor cores (default) and without (DS_COOPMAT_SPLIT=1)
       for t in f16 q8_0; do for sp in 1 auto; do

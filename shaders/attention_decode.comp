@@ -9,9 +9,6 @@
 //   P·V:     consecutive threads read consecutive pieces of a value row, rows split over PV_ROWS groups.
 // With n_chunks == 1 the normalized output is written to dst; otherwise dst is the partials workspace, per
 // (head, chunk): NP vec4 of unnormalized sum_j p_j v_j, then vec4(m, l, 0, 0) (attention_combine.comp).
-// -DFIXUP: no combine dispatch; each workgroup counts itself in on a per-head-block counter once its partials
-// are written, and the last live chunk's workgroup merges them into `out` (the work of attention_combine.comp,
-// in the same order) and resets the counter for the next step.
 #include "common.glsl"
 #extension GL_KHR_shader_subgroup_shuffle : require
 
@@ -25,13 +22,7 @@ layout(set = 0, binding = 0) readonly buffer Q { vec4 q4[]; };         // [head_
 layout(set = 0, binding = 1) readonly buffer K { f16vec4 k4[]; };      // [head_dim, n_ctx, n_kv] F16
 layout(set = 0, binding = 2) readonly buffer V { f16vec4 v4[]; };      // [head_dim, n_ctx, n_kv] F16
 layout(set = 0, binding = 3) readonly buffer Step { int step[]; };     // {n_past, ...}
-#ifdef FIXUP
-layout(set = 0, binding = 4) coherent buffer Dst { vec4 dst4[]; };     // partials (read back by the last one)
-layout(set = 0, binding = 5) writeonly buffer Out { vec4 out4[]; };    // [head_dim, n_heads, 1] F32
-layout(set = 0, binding = 6) coherent buffer Counters { uint counters[]; };  // per head block; 0 between steps
-#else
 layout(set = 0, binding = 4) writeonly buffer Dst { vec4 dst4[]; };    // output or partials
-#endif
 
 const uint NP = HD / 4;               // vec4 pieces per head vector
 const uint PV_ROWS = T / NP;          // value rows read at once in the P·V phase
@@ -41,43 +32,6 @@ shared vec4 q_red_sh[PV_ROWS * QPW * NP];  // scaled queries [QPW][NP]; at the e
 shared float s_sh[QPW * T];                // scores, then probabilities, of the current tile
 shared float m_sh[2][QPW], l_sh[2][QPW];  // running max and sum, double-buffered by tile parity
 shared float alpha_sh[QPW];
-#ifdef FIXUP
-#include "reduce.glsl"
-shared bool last_sh;
-
-// The last workgroup of a head block: out = sum_c w_c acc_c / sum_c w_c l_c, w_c = exp(m_c - max m), over the
-// n_live chunks of each of its QPW heads. s_sh holds the weights (n_live <= QPW * T), q_red_sh the slices.
-void merge_partials(uint head0, uint n_live, uint tid) {
-  const uint SLICES = T / NP, piece = tid % NP, slice = tid / NP;
-  for (uint g = 0; g < QPW; ++g) {
-    const uint base = (head0 + g) * p.n_chunks * (NP + 1);
-    float mx = MASKED;
-    for (uint c = tid; c < n_live; c += T) mx = max(mx, dst4[base + c * (NP + 1) + NP].x);
-    mx = workgroup_max(mx);
-    float l = 0.0;
-    for (uint c = tid; c < n_live; c += T) {
-      const vec4 ml = dst4[base + c * (NP + 1) + NP];
-      const float w = exp(ml.x - mx);
-      s_sh[c] = w;
-      l += w * ml.y;
-    }
-    l = workgroup_sum(l);
-    barrier();
-    if (slice < SLICES) {
-      vec4 acc = vec4(0.0);
-      for (uint c = slice; c < n_live; c += SLICES) acc += dst4[base + c * (NP + 1) + piece] * s_sh[c];
-      q_red_sh[slice * NP + piece] = acc;
-    }
-    barrier();
-    if (tid < NP) {
-      vec4 sum = vec4(0.0);
-      for (uint r = 0; r < SLICES; ++r) sum += q_red_sh[r * NP + tid];
-      out4[(head0 + g) * NP + tid] = sum / l;
-    }
-    barrier();
-  }
-}
-#endif
 
 void main() {
   const uint tid = gl_LocalInvocationID.x;
@@ -174,19 +128,4 @@ void main() {
       if (c == 0) dst4[part + NP] = vec4(m_sh[cur][g], l_sh[cur][g], 0.0, 0.0);
     }
   }
-#ifdef FIXUP
-  if (p.n_chunks == 1) return;
-  // Partials written and made visible (memoryBarrierBuffer before the count, as in a threadfence reduction).
-  memoryBarrierBuffer();
-  barrier();
-  const uint n_live = (kv_len + p.chunk_keys - 1) / p.chunk_keys;
-  if (tid == 0) {
-    last_sh = atomicAdd(counters[gl_WorkGroupID.y], 1u) + 1u == n_live;
-    if (last_sh) atomicExchange(counters[gl_WorkGroupID.y], 0u);  // every live chunk has counted in
-  }
-  barrier();
-  if (!last_sh) return;
-  memoryBarrierBuffer();
-  merge_partials(head0, n_live, tid);
-#endif
 }

@@ -130,7 +130,7 @@ void main() {
       if (n >= p.N) break;
       float v = acc[i * TM + j];
       if ((p.flags & MATMUL_BIAS) != 0) v += bias[n];
-      const uint dst = matmul_dst(n, m);
+      const uint dst = m * p.N + n;
       if ((p.flags & MATMUL_ACCUMULATE) != 0) v += y[dst];
       y[dst] = v;
     }

@@ -124,11 +124,11 @@ void store_result(FRAG32 c, uint n_base, uint m_base) {
     const uint n = n_base + e % 16, m = m_base + e / 16;
     if (n >= p.N || m >= p.M) continue;
     float v = stage[sg * 256 + e];
+    const uint dst = m * p.N + n;
     if (gl_NumWorkGroups.z > 1) {  // split-K partial: summed (with bias and accumulate) by the next pass
-      y[gl_WorkGroupID.z * p.M * p.N + m * p.N + n] = v;
+      y[gl_WorkGroupID.z * p.M * p.N + dst] = v;
       continue;
     }
-    const uint dst = matmul_dst(n, m);
     if ((p.flags & MATMUL_BIAS) != 0) v += bias[n];
     if ((p.flags & MATMUL_ACCUMULATE) != 0) v += y[dst];
     y[dst] = v;

@@ -1,13 +1,13 @@
 #version 450
 // Split-K matmul, second pass: y[n, m] = sum_z part[z][n, m] (+ bias[n]) (+ y[n, m]), the S partials of
 // matmul_coopmat_tiles.comp summed in order z = 0 .. S-1 (the same result every run). One invocation per
-// output element; K of the push block carries S. y is the (routed) output.
+// output element; K of the push block carries S.
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(push_constant) uniform Push { MatmulPush p; };
 layout(set = 0, binding = 0) readonly buffer Part { float part[]; };  // [S][M][N]
-layout(set = 0, binding = 1) buffer Y { float y[]; };                 // [M][N], routed
+layout(set = 0, binding = 1) buffer Y { float y[]; };                 // [M][N]
 layout(set = 0, binding = 2) readonly buffer Bias { float bias[]; };  // [N]
 
 void main() {
@@ -17,7 +17,6 @@ void main() {
   float v = 0.0;
   for (uint z = 0; z < p.K; ++z) v += part[z * total + i];
   if ((p.flags & MATMUL_BIAS) != 0) v += bias[i % p.N];
-  const uint dst = matmul_dst(i % p.N, i / p.N);  // the routed output (ops::matmul_parts)
-  if ((p.flags & MATMUL_ACCUMULATE) != 0) v += y[dst];
-  y[dst] = v;
+  if ((p.flags & MATMUL_ACCUMULATE) != 0) v += y[i];
+  y[i] = v;
 }

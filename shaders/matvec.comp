@@ -127,7 +127,7 @@ void main() {
     if (n >= p.N || m >= p.M) continue;
     if (norm) sum *= col_scale[i % NCOLS];
     if ((p.flags & MATMUL_BIAS) != 0) sum += bias[n];
-    const uint dst = matmul_dst(n, m);
+    const uint dst = m * p.N + n;
     if ((p.flags & MATMUL_ACCUMULATE) != 0) sum += y[dst];
     y[dst] = sum;
   }

@@ -210,7 +210,7 @@ void main() {
     if (row0 + r >= p.N) break;
     float sum = sums[r] * scale;
     if ((p.flags & MATMUL_BIAS) != 0) sum += bias[n];
-    const uint dst = matmul_dst(n, col);
+    const uint dst = col * p.N + n;
     if ((p.flags & MATMUL_ACCUMULATE) != 0) sum += y[dst];
     sums[r] = sum;
 #ifdef FUSED

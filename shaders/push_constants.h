@@ -34,20 +34,12 @@ static_assert(sizeof(BandwidthPush) == 8);
 // column of 2K values [gate | up] as silu(gate) * up.
 #define MATMUL_NORM 4u
 #define MATMUL_GLU 8u
-// Routed output (ops::matmul_parts): output rows [0, y_end0) go to part 0, which starts at element y_off0 of
-// the y binding ([y_end0, M]); rows [y_end0, y_end1) to part 1 at y_off1; rows [y_end1, N) to part 2 at
-// y_off2. One plain output: y_end0 = y_end1 = N, y_off0 = 0, i.e. m * N + n (common.glsl: matmul_dst).
 struct MatmulPush {
   uint K;
   uint N;
   uint M;
   uint flags;
   float eps;
-  uint y_end0;
-  uint y_end1;
-  uint y_off0;
-  uint y_off1;
-  uint y_off2;
 };
 
 // get_rows.comp: out[:, m] = dequant(table[:, ids[m]]) (table: K x V; ids: M; out: K x M);
@@ -73,11 +65,6 @@ struct MatvecFusedPush {
   uint M;
   uint flags;
   float eps;
-  uint y_end0;  // routed output as in MatmulPush (the fusions use one plain output: N, N, 0, 0, 0)
-  uint y_end1;
-  uint y_off0;
-  uint y_off1;
-  uint y_off2;
   uint head_dim;
   uint n_heads;
   uint n_kv;
@@ -88,8 +75,8 @@ struct MatvecFusedPush {
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(MatmulPush) == 40);
-static_assert(sizeof(MatvecFusedPush) == 68);
+static_assert(sizeof(MatmulPush) == 20);
+static_assert(sizeof(MatvecFusedPush) == 48);
 static_assert(sizeof(GetRowsPush) == 16);
 #endif
 // ---- end matmul / embed ----

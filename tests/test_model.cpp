@@ -9,7 +9,6 @@
 #include "distilscope/model.h"
 #include "distilscope/session.h"
 #include "distilscope/tokenizer.h"
-#include "model/arch_llama.h"
 #include "model/gguf.h"
 #include "model/synthetic.h"
 #include "ops/decode_layer.h"
@@ -152,43 +151,6 @@ TEST(Session, PrefillEqualsTokenByTokenDecode) {
   // Tensor cores (where present) run prefill on F16-rounded activations; decode's mat-vec reads them in F32.
   EXPECT_LT(ref::nmse(b.logits(), batched), test::device().has_coopmat_nv() ? 1e-5 : 1e-9);
   EXPECT_EQ(a.n_past(), b.n_past());
-}
-
-// Prefill's q/k/v: one routed product of the joint weight when q, k, v lie in one buffer in that order (the
-// session's views), three products otherwise or with joint_qkv off. Results: the ModelVariant cases (partial
-// batches, qwen2 biases) and the stories260K logits run through the routed form.
-TEST(Graph, PrefillComputesQkvAsOneRoutedProduct) {
-  auto path = write_variant({"routed_qkv", "llama", DType::F16});
-  auto model = Model::load(test::device(), path.string());
-  const ModelConfig& c = model->config();
-  test::arena().reset();
-  const int n = 5, R = 8;  // a partial batch of 5 rows in buffers for 8: gaps between q, k and v
-  Tensor qkv = test::empty_tensor(DType::F32, {c.q_dim() + 2 * c.kv_dim(), R, 1, 1}, "qkv");
-  ForwardBuffers b;
-  b.n_tokens = n;
-  b.q = sub_tensor(qkv, 0, {c.head_dim, c.n_heads, n, 1}, "q");
-  b.k = sub_tensor(qkv, int64_t(c.q_dim()) * R, {c.head_dim, c.n_kv_heads, n, 1}, "k");
-  b.v = sub_tensor(qkv, int64_t(c.q_dim() + c.kv_dim()) * R, {c.head_dim, c.n_kv_heads, n, 1}, "v");
-  b.x.ne = {c.d_model, n, 1, 1};  // shapes only: the graph is built, not recorded
-  b.attn.ne = {c.head_dim, c.n_heads, n, 1};
-  b.k_cache.resize(size_t(c.n_layers));
-  b.v_cache.resize(size_t(c.n_layers));
-  auto names = [&](const ForwardBuffers& fb) {
-    std::vector<std::string> out;
-    const Graph g = build_llama_graph(c, model->weights(), fb);
-    for (const OpNode& node : g.nodes())
-      if (node.name.rfind("blk.1.attn_", 0) == 0 && node.kind == OpKind::MatMul)
-        out.push_back(node.name + ":" + std::to_string(node.out_parts.size()));
-    return out;
-  };
-  EXPECT_EQ(names(b), (std::vector<std::string>{"blk.1.attn_qkv:3", "blk.1.attn_out:0"}));
-  ForwardBuffers swapped = b;  // k after v: not routable
-  std::swap(swapped.k.buf, swapped.v.buf);
-  const std::vector<std::string> three{"blk.1.attn_q:0", "blk.1.attn_k:0", "blk.1.attn_v:0", "blk.1.attn_out:0"};
-  EXPECT_EQ(names(swapped), three);
-  ForwardBuffers off = b;
-  off.joint_qkv = false;
-  EXPECT_EQ(names(off), three);
 }
 
 // Small layers decode in one dispatch each (ops/decode_layer.h); the graph's separate kernels must agree.

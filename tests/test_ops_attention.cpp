@@ -95,8 +95,7 @@ Tensor step_tensor(int n_past, int n_tokens) {
 }
 
 // Runs kv_store(k), kv_store(v), attention on the GPU and checks caches and output against the reference.
-// counters: decode merges its split-K partials in place (the fixup kernel) with them; they must be zero again after.
-void run_and_check(const Problem& p, double max_nmse, DType out_type = DType::F32, const Tensor& counters = {}) {
+void run_and_check(const Problem& p, double max_nmse, DType out_type = DType::F32) {
   const auto [n_heads, n_kv, hd] = p.s;
   Tensor kc = test::tensor_from(p.k_cache, DType::F16, {hd, p.n_ctx, n_kv, 1}, "k_cache");
   Tensor vc = test::tensor_from(p.v_cache, DType::F16, {hd, p.n_ctx, n_kv, 1}, "v_cache");
@@ -111,7 +110,7 @@ void run_and_check(const Problem& p, double max_nmse, DType out_type = DType::F3
   test::run([&](vk::Recorder& r) {
     ops::kv_store(r, kn, step, kc);
     ops::kv_store(r, vn, step, vc);
-    ops::attention(r, q, kc, vc, step, p.scale, out, scratch, true, counters);
+    ops::attention(r, q, kc, vc, step, p.scale, out, scratch);
   });
   auto gpu_k = download_f32(test::device(), kc), gpu_v = download_f32(test::device(), vc);
   Expected e = expected(p, gpu_k, gpu_v);
@@ -119,8 +118,6 @@ void run_and_check(const Problem& p, double max_nmse, DType out_type = DType::F3
   check_cache(p, gpu_v, e.v_cache, "v_cache");
   const double err = ref::nmse(download_f32(test::device(), out), e.out);
   EXPECT_LT(err, max_nmse);
-  if (counters)
-    for (float c : download_f32(test::device(), counters)) ASSERT_EQ(c, 0.0f) << "a merge counter was not reset";
   testing::Test::RecordProperty("nmse", cat(err));
 }
 
@@ -157,23 +154,6 @@ std::vector<DecodeCase> decode_cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, AttentionDecode, testing::ValuesIn(decode_cases()), [](const auto& info) {
-  return shape_name(info.param.s) + "_ctx" + std::to_string(info.param.n_ctx) + "_past" +
-         std::to_string(info.param.n_past);
-});
-
-// The partials merged by the last chunk's workgroup (attention_decode_fixup) instead of a combine dispatch: the
-// same cases, twice with the same counters (they must be back to zero after each step, or the second fails).
-class AttentionDecodeMerged : public testing::TestWithParam<DecodeCase> {};
-
-TEST_P(AttentionDecodeMerged, MatchesReference) {
-  const DecodeCase c = GetParam();
-  Tensor counters = test::empty_tensor(DType::I32, {ops::attention_counter_elems(c.s.n_heads), 1, 1, 1}, "counters");
-  upload(test::device(), counters, std::vector<int32_t>(size_t(c.s.n_heads), 0).data());
-  run_and_check(make_problem(c.s, c.n_ctx, 1, c.n_past, 11), k_attention_nmse, DType::F32, counters);
-  run_and_check(make_problem(c.s, c.n_ctx, 1, c.n_past / 2, 12), k_attention_nmse, DType::F32, counters);
-}
-
-INSTANTIATE_TEST_SUITE_P(Cases, AttentionDecodeMerged, testing::ValuesIn(decode_cases()), [](const auto& info) {
   return shape_name(info.param.s) + "_ctx" + std::to_string(info.param.n_ctx) + "_past" +
          std::to_string(info.param.n_past);
 });

@@ -2,13 +2,11 @@
 // same dequantized weights, so only F32 accumulation order separates them; plus shape errors.
 #include <algorithm>
 #include <string>
-#include <vector>
 
 #include "ops/matmul.h"
 #include "ref/compare.h"
 #include "ref/matmul.h"
 #include "support/gpu.h"
-#include "vk/memory.h"
 
 namespace ds {
 namespace {
@@ -24,8 +22,6 @@ struct MatmulCase {
   ops::MatvecConfig matvec{};
   ops::CoopMatTile tile = ops::CoopMatTile::Auto;
   bool split_scratch = false;  // pass a split-K workspace (the tensor-core path may split K)
-  std::vector<int> parts = {};  // routed output (ops::matmul_parts): rows per part (sum N); empty: one y
-  int gap = 0;                  // floats left between consecutive parts (untouched by the kernel)
   bool half_x = false;         // x in F16 (prefill activations on tensor-core devices)
 };
 
@@ -50,11 +46,6 @@ std::string case_name(const MatmulCase& c) {
   if (c.tile != ops::CoopMatTile::Auto) s += std::string("_tile_") + ops::coopmat_tile_name(c.tile);
   if (c.split_scratch) s += "_split" + std::to_string(ops::coopmat_split_k(c.K, c.N, c.M));
   if (c.half_x) s += "_x16";
-  if (!c.parts.empty()) {
-    s += "_parts";
-    for (int r : c.parts) s += "_" + std::to_string(r);
-    if (c.gap) s += "_gap" + std::to_string(c.gap);
-  }
   return s;
 }
 
@@ -89,24 +80,10 @@ CaseResult run_case(const MatmulCase& c) {
   if (c.half_x)  // the values an F16 tensor holds, so the reference sees exactly what the kernel reads
     for (auto& v : x) v = f16_to_f32(f32_to_f16(v));
   auto bias = test::random_floats(size_t(c.N), 3);
-  // A routed output: the parts one after another in one tensor, `gap` floats apart; the gaps must stay as they are.
-  std::vector<int64_t> part_base;
-  size_t y_len = size_t(c.N) * c.M;
-  if (!c.parts.empty()) {
-    y_len = 0;
-    for (int rows : c.parts) {
-      part_base.push_back(int64_t(y_len));
-      y_len += size_t(rows) * c.M + size_t(c.gap);
-    }
-  }
-  auto y0 = test::random_floats(y_len, 4);
+  auto y0 = test::random_floats(size_t(c.N) * c.M, 4);
   Tensor tw = test::tensor_from(w, c.type, {c.K, c.N, 1, 1}, "w");
   Tensor tx = test::tensor_from(x, c.half_x ? DType::F16 : DType::F32, {c.K, c.M, 1, 1}, "x");
-  Tensor ty = test::tensor_from(y0, DType::F32, {int64_t(y_len), 1, 1, 1}, "y");
-  std::vector<Tensor> y_parts;
-  for (size_t i = 0; i < c.parts.size(); ++i)
-    y_parts.push_back(sub_tensor(ty, part_base[i], {c.parts[i], c.M, 1, 1}, "y" + std::to_string(i)));
-  if (c.parts.empty()) ty = ty.reshaped({c.N, c.M, 1, 1});
+  Tensor ty = test::tensor_from(y0, DType::F32, {c.N, c.M, 1, 1}, "y");
   Tensor tb = c.bias ? test::tensor_from(bias, DType::F32, {c.N, 1, 1, 1}, "bias") : Tensor{};
   ops::MatmulOptions o;
   o.bias = tb;
@@ -118,12 +95,7 @@ CaseResult run_case(const MatmulCase& c) {
   if (c.split_scratch)
     o.split_scratch = test::empty_tensor(
         DType::F32, {int64_t(std::max<size_t>(4, ops::matmul_split_elems(c.K, c.N, c.M))), 1, 1, 1}, "split");
-  test::run([&](vk::Recorder& r) {
-    if (c.parts.empty())
-      ops::matmul(r, tw, tx, ty, o);
-    else
-      ops::matmul_parts(r, tw, tx, y_parts, o);
-  });
+  test::run([&](vk::Recorder& r) { ops::matmul(r, tw, tx, ty, o); });
 
   std::vector<float> wq = download_f32(test::device(), tw);  // the weights as the kernel sees them
   std::vector<float> xr = x;
@@ -133,15 +105,8 @@ CaseResult run_case(const MatmulCase& c) {
     for (auto& v : xr) v = f16_to_f32(f32_to_f16(v));
   }
   std::vector<float> want = y0;
-  const std::span<const float> ref_bias = c.bias ? std::span<const float>(bias) : std::span<const float>();
-  if (c.parts.empty()) {
-    ref::matmul(wq, xr, ref_bias, want, c.K, c.N, c.M, c.accumulate);
-  } else {
-    std::vector<std::span<float>> want_parts;
-    for (size_t i = 0; i < c.parts.size(); ++i)
-      want_parts.push_back(std::span<float>(want).subspan(size_t(part_base[i]), size_t(c.parts[i]) * c.M));
-    ref::matmul_parts(wq, xr, ref_bias, want_parts, c.parts, c.K, c.M, c.accumulate);
-  }
+  ref::matmul(wq, xr, c.bias ? std::span<const float>(bias) : std::span<const float>(), want, c.K, c.N, c.M,
+              c.accumulate);
   return {ref::nmse(download_f32(test::device(), ty), want), coop, false};
 }
 
@@ -344,52 +309,6 @@ std::vector<MatmulCase> config_cases() {
 INSTANTIATE_TEST_SUITE_P(MatvecConfigs, MatmulTest, testing::ValuesIn(config_cases()),
                          [](const auto& info) { return case_name(info.param); });
 
-// Routed output (ops::matmul_parts, prefill's q/k/v from one joint weight) on every path lavapipe runs: mat-vec
-// (strided, several column groups; subgroup rows for one column), tiled, Auto; 3 parts like q/k/v, odd row
-// counts, 2 parts, gaps between parts (a partial batch of the session's qkv views); F32, F16, Q8_0 weights;
-// bias and accumulate rotate. Then the tensor-core kernels (skipped where absent): classic, each large tile,
-// split-K (the sum pass routes).
-std::vector<MatmulCase> parts_cases() {
-  using ops::CoopMatTile;
-  const std::vector<int> layouts[] = {{64, 16, 16}, {37, 5, 54}, {50, 46}};
-  ops::MatvecConfig rows_cfg{32, 2, 8, ops::MatvecKernel::SubgroupRows, 2};
-  std::vector<MatmulCase> out;
-  int combo = 0;
-  for (DType t : {DType::F32, DType::F16, DType::Q8_0})
-    for (const auto& parts : layouts)
-      for (int M : {1, 3, 70})
-        for (MatmulPath path : {MatmulPath::Auto, MatmulPath::MatVec, MatmulPath::Tiled}) {
-          const bool bias = (combo & 1) != 0, acc = (combo & 2) != 0;
-          const int gap = (combo++ % 3) * 7;
-          out.push_back({t, 96, 96, M, bias, acc, path, true, {}, CoopMatTile::Auto, false, parts, gap});
-          if (M == 1 && path == MatmulPath::MatVec) {  // the subgroup-per-row kernel
-            MatmulCase c{t, 96, 96, 1, !bias, acc, path, true, rows_cfg, CoopMatTile::Auto, false, parts, gap};
-            out.push_back(c);
-          }
-        }
-  // One-weight-at-a-time loads (K % 8 != 0).
-  out.push_back({DType::F32, 70, 96, 3, true, true, MatmulPath::MatVec, false, {}, CoopMatTile::Auto, false,
-                 {37, 5, 54}, 3});
-  out.push_back({DType::F16, 70, 96, 70, true, false, MatmulPath::Tiled, false, {}, CoopMatTile::Auto, false,
-                 {64, 16, 16}, 5});
-  // Tensor cores.
-  for (DType t : {DType::F16, DType::Q8_0}) {
-    for (CoopMatTile tile : {CoopMatTile::Classic, CoopMatTile::Small, CoopMatTile::Medium, CoopMatTile::Large})
-      for (int M : {3, 70, 130})
-        out.push_back({t, 256, 300, M, M != 70, M != 3, MatmulPath::CoopMat, true, {}, tile, false, {200, 50, 50},
-                       M == 70 ? 4 : 0});
-    out.push_back({t, 4096, 300, 70, true, true, MatmulPath::CoopMat, true, {}, CoopMatTile::Auto, true,
-                   {200, 50, 50}, 4});
-    out.push_back({t, 8192, 2048, 130, false, true, MatmulPath::CoopMat, true, {}, CoopMatTile::Auto, true,
-                   {1024, 512, 512}, 0});
-  }
-  out.push_back({DType::F32, 96, 300, 70, true, true, MatmulPath::CoopMat, true, {}, CoopMatTile::Classic, false,
-                 {37, 5, 258}, 3});
-  return out;
-}
-INSTANTIATE_TEST_SUITE_P(Parts, MatmulTest, testing::ValuesIn(parts_cases()),
-                         [](const auto& info) { return case_name(info.param); });
-
 // --- errors ---
 
 // Runs matmul and returns the ds::Error message ("" if none was thrown).
@@ -467,45 +386,6 @@ TEST_F(MatmulErrors, RejectsWeightOverBindingRange) {
   Tensor x = test::empty_tensor(DType::F32, {8192, 1, 1, 1}, "x");
   Tensor y = test::empty_tensor(DType::F32, {8192, 1, 1, 1}, "y");
   EXPECT_NE(matmul_error(w, x, y).find("storage-buffer range"), std::string::npos);
-}
-
-// Runs matmul_parts and returns the ds::Error message ("" if none was thrown).
-std::string parts_error(const Tensor& w, const Tensor& x, const std::vector<Tensor>& parts) {
-  try {
-    test::run([&](vk::Recorder& r) { ops::matmul_parts(r, w, x, parts); });
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-TEST_F(MatmulErrors, RejectsBadOutputParts) {
-  Tensor w = test::empty_tensor(DType::F16, {64, 96, 1, 1}, "blk.0.attn_qkv");
-  Tensor x = test::empty_tensor(DType::F32, {64, 3, 1, 1}, "xn");
-  Tensor y = test::empty_tensor(DType::F32, {200 * 3, 1, 1, 1}, "qkv");
-  auto part = [&](int64_t first, int64_t rows, const char* name) { return sub_tensor(y, first, {rows, 3, 1, 1}, name); };
-  const Tensor q = part(0, 64, "q"), k = part(64 * 3, 16, "k"), v = part(80 * 3, 16, "v");
-  EXPECT_EQ(parts_error(w, x, {q, k, v}), "");
-  // Rows that do not add up to N.
-  std::string msg = parts_error(w, x, {q, k, part(80 * 3, 8, "v8")});
-  EXPECT_NE(msg.find("N=96"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("64 + 16 + 8 = 88"), std::string::npos) << msg;
-  // Different buffers (the test arena sub-allocates one buffer: another arena has its own).
-  vk::Arena other(test::device(), "other", vk::MemoryKind::DeviceLocal, 1 << 20);
-  msg = parts_error(w, x, {q, k, make_tensor(other, DType::F32, {16, 3, 1, 1}, "v_elsewhere")});
-  EXPECT_NE(msg.find("different buffers"), std::string::npos) << msg;
-  // Overlap: v starts inside k.
-  msg = parts_error(w, x, {q, k, part(64 * 3 + 5, 16, "v_inside_k")});
-  EXPECT_NE(msg.find("v_inside_k"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("overlaps part k"), std::string::npos) << msg;
-  // Out of order: k before q.
-  msg = parts_error(w, x, {part(100 * 3, 64, "q_late"), part(0, 16, "k_early"), part(16 * 3, 16, "v")});
-  EXPECT_NE(msg.find("increasing offset order"), std::string::npos) << msg;
-  // Wrong column count, too many parts.
-  msg = parts_error(w, x, {q, k, sub_tensor(y, 80 * 3, {16, 2, 1, 1}, "v_m2")});
-  EXPECT_NE(msg.find("v_m2"), std::string::npos) << msg;
-  msg = parts_error(w, x, {part(0, 32, "a"), part(96, 32, "b"), part(192, 16, "c"), part(240, 16, "d")});
-  EXPECT_NE(msg.find("4 output parts"), std::string::npos) << msg;
 }
 
 TEST_F(MatmulErrors, RejectsAliasedInputAndOutput) {

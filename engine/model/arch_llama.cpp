@@ -11,13 +11,6 @@ namespace ds {
 
 namespace {
 
-// Whether q, k, v lie in one buffer in that order without overlapping: then prefill computes them as one
-// product of the joint weight with its output rows routed to the three (ops::matmul_parts).
-bool routable_qkv(const Tensor& q, const Tensor& k, const Tensor& v) {
-  return q.buf.buffer == k.buf.buffer && k.buf.buffer == v.buf.buffer && q.buf.offset + q.n_bytes() <= k.buf.offset &&
-         k.buf.offset + k.n_bytes() <= v.buf.offset;
-}
-
 struct Builder {
   const ModelConfig& c;
   const ModelWeights& w;
@@ -46,15 +39,9 @@ struct Builder {
       }
     } else {
       const Tensor xn = g.rms_norm(p + "attn_norm", b.x, L.attn_norm, c.norm_eps, norm_out());
-      const Tensor q = b.q.reshaped({c.q_dim(), n, 1, 1}), k = b.k.reshaped({c.kv_dim(), n, 1, 1}),
-                   v = b.v.reshaped({c.kv_dim(), n, 1, 1});
-      if (b.joint_qkv && L.wqkv && (L.bqkv || !L.bq) && routable_qkv(q, k, v)) {
-        g.matmul_parts(p + "attn_qkv", L.wqkv, xn, {q, k, v}, L.bqkv);  // one product, rows routed to q, k, v
-      } else {
-        g.matmul(p + "attn_q", L.wq, xn, q, L.bq);
-        g.matmul(p + "attn_k", L.wk, xn, k, L.bk);
-        g.matmul(p + "attn_v", L.wv, xn, v, L.bv);
-      }
+      g.matmul(p + "attn_q", L.wq, xn, b.q.reshaped({c.q_dim(), n, 1, 1}), L.bq);
+      g.matmul(p + "attn_k", L.wk, xn, b.k.reshaped({c.kv_dim(), n, 1, 1}), L.bk);
+      g.matmul(p + "attn_v", L.wv, xn, b.v.reshaped({c.kv_dim(), n, 1, 1}), L.bv);
     }
     g.rope(p + "attn_q_rope", b.q, b.positions, w.rope_inv_freq, mode, b.q);
     g.rope(p + "attn_k_rope", b.k, b.positions, w.rope_inv_freq, mode, b.k);
@@ -82,7 +69,7 @@ struct Builder {
     const bool fuse = decode && b.fuse_combine;
     const Tensor attn = b.attn_half ? b.attn_half : b.attn;  // F16 where the session asks for it (prefill)
     g.attention(p + "attn", b.q, b.k_cache[l], b.v_cache[l], b.step, 1.0f / std::sqrt(float(c.head_dim)), attn,
-                b.scratch, /*partials_only=*/fuse, decode ? b.attn_counters : Tensor{});
+                b.scratch, /*partials_only=*/fuse);
     if (fuse) {
       g.matmul_combine(p + "attn_out", L.wo, b.attn, b.x, L.bo, /*accumulate=*/true,
                        {b.scratch, b.step, b.k_cache[l].ne[1]});

@@ -20,7 +20,6 @@ struct ForwardBuffers {
   bool small_layers = true;    // decode: one dispatch per layer where the layer fits (ops/decode_layer.h)
   bool fuse_rope_store = true; // decode: RoPE + cache stores in the q/k/v mat-vec (ops/matvec_fused.h)
   bool fuse_combine = true;    // decode: the attention combine in the output projection (ops/matvec_fused.h)
-  bool joint_qkv = true;       // prefill: q/k/v as one routed product where they allow it (see q, k, v below)
   Tensor ids;                  // I32 [n_tokens]          host-written
   Tensor positions;            // I32 [n_tokens]          host-written: n_past + t
   Tensor step;                 // I32 [4] {n_past, n_tokens, 0, 0}, host-written
@@ -32,11 +31,7 @@ struct ForwardBuffers {
   Tensor gate_half;            // F16 [ffn, n_tokens]
   Tensor attn_half;            // F16 [head_dim, n_heads, n_tokens]: attention's output, the output projection's input
   Tensor qkv;                  // F32 [q_dim + 2 kv_dim, n_tokens]: q, k, v back to back (views below)
-  // F32 [head_dim, n_heads | n_kv, n_tokens]. When they lie in one buffer in this order (the session's qkv views,
-  // also for a partial batch whose blocks keep the full batch's bases), prefill computes them as one product of
-  // the joint weight wqkv with its output rows routed to the three ("blk.N.attn_qkv", ops::matmul_parts);
-  // otherwise, or with joint_qkv off, as three products (attn_q, attn_k, attn_v).
-  Tensor q, k, v;
+  Tensor q, k, v;              // F32 [head_dim, n_heads | n_kv, n_tokens]
   Tensor attn;                 // F32 [head_dim, n_heads, n_tokens]: attention / linear mixer output
   Tensor gate_up;              // F32 [2 ffn, n_tokens]: gate then up (views below)
   Tensor gate, up;             // F32 [ffn, n_tokens]
@@ -44,8 +39,6 @@ struct ForwardBuffers {
   Tensor dt_low, dt;           // F32 [dt_rank, n_tokens], [d_inner, n_tokens]
   Tensor ssm_y;                // F32 [d_inner, n_tokens]             Mamba core output
   Tensor scratch;              // F32 workspace of attention and the mixers (one at a time)
-  Tensor attn_counters;        // I32 [n_heads], zero between steps: decode attention merges its partials in place
-                               // (ops::attention counters); empty: a separate combine dispatch
   Tensor out_norm;             // F32 [d_model, n_out]
   Tensor logits;               // F32 [vocab, n_out]; n_out = all_logits ? n_tokens : 1
   std::vector<Tensor> k_cache, v_cache;            // per layer, F16 [head_dim, n_ctx, n_kv]; empty for mixer layers

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string>
-#include <vector>
 
 #include "distilscope/device.h"
 #include "ops/check.h"
@@ -72,7 +71,7 @@ void combine_partials(vk::Recorder& rec, const Tensor& scratch, const Tensor& st
 }
 
 void decode(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& step, float scale,
-            const Tensor& out, const Tensor& scratch, const Shape& s, bool combine, const Tensor& counters) {
+            const Tensor& out, const Tensor& scratch, const Shape& s, bool combine) {
   Device& dev = rec.device();
   const uint32_t group = uint32_t(s.n_heads / s.n_kv);
   uint32_t qpw = std::min(group, k_max_qpw);
@@ -90,19 +89,9 @@ void decode(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v
              scratch.n_elements(), " F32, decode needs ", need);
   }
   const Tensor& dst = need ? scratch : out;
-  const uint32_t blocks = uint32_t(s.n_kv) * (group / qpw);
-  const std::vector<uint32_t> spec{k_decode_threads, uint32_t(s.head_dim), qpw, ksplit};
-  if (need && combine && counters) {  // the last chunk of each head block merges: no combine dispatch
-    check_type("attention", counters, DType::I32);
-    DS_CHECK(counters.n_elements() >= int64_t(blocks), "[attention] counters ", counters.name, " hold ",
-             counters.n_elements(), " values, decode needs ", blocks, " (attention_counter_elems)");
-    auto& p = dev.pipeline("attention_decode_fixup", 7, sizeof pc, spec);
-    rec.dispatch(p, {q.buf, k.buf, v.buf, step.buf, scratch.buf, out.buf, counters.buf}, 0b1110000, &pc,
-                 pc.n_chunks, blocks, 1, "attention_decode+merge");
-    return;
-  }
-  auto& p = dev.pipeline("attention_decode", 5, sizeof pc, spec);
-  rec.dispatch(p, {q.buf, k.buf, v.buf, step.buf, dst.buf}, 0b10000, &pc, pc.n_chunks, blocks, 1, "attention_decode");
+  auto& p = dev.pipeline("attention_decode", 5, sizeof pc, {k_decode_threads, uint32_t(s.head_dim), qpw, ksplit});
+  rec.dispatch(p, {q.buf, k.buf, v.buf, step.buf, dst.buf}, 0b10000, &pc, pc.n_chunks,
+               uint32_t(s.n_kv) * (group / qpw), 1, "attention_decode");
   if (need && combine) combine_partials(rec, scratch, step, out, pc, uint32_t(s.head_dim));
 }
 
@@ -198,10 +187,10 @@ void kv_store(vk::Recorder& rec, const Tensor& src, const Tensor& step, const Te
 }
 
 void attention(vk::Recorder& rec, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const Tensor& step,
-               float scale, const Tensor& out, const Tensor& scratch, bool combine, const Tensor& counters) {
+               float scale, const Tensor& out, const Tensor& scratch, bool combine) {
   Shape s = check_shapes(q, k_cache, v_cache, step, out);
   if (s.n_tokens == 1)
-    decode(rec, q, k_cache, v_cache, step, scale, out, scratch, s, combine, counters);
+    decode(rec, q, k_cache, v_cache, step, scale, out, scratch, s, combine);
   else
     prefill(rec, q, k_cache, v_cache, step, scale, out, s);
 }

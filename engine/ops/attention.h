@@ -27,14 +27,8 @@ void kv_store(vk::Recorder& rec, const Tensor& src, const Tensor& step, const Te
 // tensor-core output projection).
 // combine = false (decode fusion, ops/matvec_fused.h): when decode splits the keys, only the partials are
 // written to scratch and `out` is left for the consumer that merges them; with one chunk `out` is written.
-// counters (decode, combine = true): I32, at least attention_counter_elems(n_heads) elements, zero before the
-// first use (they are zero again after every call); with them the last chunk of each head block merges the
-// partials itself (attention_decode_fixup), so decode is one dispatch instead of two.
 void attention(vk::Recorder& rec, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const Tensor& step,
-               float scale, const Tensor& out, const Tensor& scratch = {}, bool combine = true,
-               const Tensor& counters = {});
-// Counters attention() needs for decode's merge in place: one per head block, at most one per query head.
-inline int64_t attention_counter_elems(int64_t n_heads) { return n_heads; }
+               float scale, const Tensor& out, const Tensor& scratch = {}, bool combine = true);
 
 // The prefill kernel attention() uses for head_dim and n_tokens on dev (the name of its pipeline and dispatch
 // label): "attention_prefill_coopmat" (tensor cores, shaders/attention_prefill_coopmat.comp; Q and P rounded

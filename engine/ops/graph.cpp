@@ -8,7 +8,6 @@
 #include "ops/matmul.h"
 #include "ops/norm.h"
 #include "ops/rope.h"
-#include "util/error.h"
 #include "vk/recorder.h"
 
 namespace ds {
@@ -51,14 +50,6 @@ const Tensor& Graph::matmul(const std::string& name, const Tensor& w, const Tens
   n.bias = bias;
   n.accumulate = accumulate;
   n.aux = split_scratch;
-  return push(std::move(n));
-}
-const Tensor& Graph::matmul_parts(const std::string& name, const Tensor& w, const Tensor& x, std::vector<Tensor> parts,
-                                  const Tensor& bias) {
-  DS_CHECK(!parts.empty(), "[graph] ", name, ": a routed matmul needs at least one output part");
-  OpNode n{OpKind::MatMul, name, {w, x}, parts.front()};
-  n.bias = bias;
-  n.out_parts = std::move(parts);
   return push(std::move(n));
 }
 const Tensor& Graph::matmul_norm(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& norm_weight,
@@ -115,9 +106,8 @@ void Graph::kv_store(const std::string& name, const Tensor& src, const Tensor& s
 }
 const Tensor& Graph::attention(const std::string& name, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                                const Tensor& step, float scale, const Tensor& out, const Tensor& scratch,
-                               bool partials_only, const Tensor& counters) {
+                               bool partials_only) {
   OpNode n{OpKind::Attention, name, {q, k_cache, v_cache, scratch}, out};
-  if (counters) n.in.push_back(counters);
   n.aux = step;
   n.scale = scale;
   n.partials_only = partials_only;
@@ -188,8 +178,6 @@ void Graph::record_node(vk::Recorder& rec, const OpNode& n) {
         ops::matvec_rope_store(rec, n.in[0], n.in[1], n.out, o, *n.rope_store);
       else if (n.combine)
         ops::matvec_attn_combine(rec, n.in[0], n.in[1], n.out, o, *n.combine);
-      else if (!n.out_parts.empty())
-        ops::matmul_parts(rec, n.in[0], n.in[1], n.out_parts, o);
       else
         ops::matmul(rec, n.in[0], n.in[1], n.out, o);
       break;
@@ -200,8 +188,7 @@ void Graph::record_node(vk::Recorder& rec, const OpNode& n) {
     case OpKind::Rope: ops::rope(rec, n.in[0], n.aux, n.in[1], n.rope_mode, n.out); break;
     case OpKind::KvStore: ops::kv_store(rec, n.in[0], n.aux, n.out); break;
     case OpKind::Attention:
-      ops::attention(rec, n.in[0], n.in[1], n.in[2], n.aux, n.scale, n.out, n.in[3], !n.partials_only,
-                     n.in.size() > 4 ? n.in[4] : Tensor{});
+      ops::attention(rec, n.in[0], n.in[1], n.in[2], n.aux, n.scale, n.out, n.in[3], !n.partials_only);
       break;
     case OpKind::SwiGLU: ops::swiglu(rec, n.in[0], n.in[1], n.out); break;
     case OpKind::Add: ops::add(rec, n.in[0], n.in[1], n.out); break;

@@ -38,9 +38,6 @@ struct OpNode {
   ops::RopeMode rope_mode = ops::RopeMode::Interleaved;
   bool accumulate = false;   // MatMul: out += W x
   Tensor bias;               // MatMul
-  // MatMul with a routed output (ops::matmul_parts): the output parts in row order (out is the first);
-  // empty for a plain output.
-  std::vector<Tensor> out_parts;
   Tensor norm_weight;        // MatMul decode fusion: x read as rms_norm(x) * norm_weight (eps above)
   bool glu = false;          // MatMul decode fusion: x read as silu(gate) * up from [gate | up]
   // MatMul decode fusions (ops/matvec_fused.h): RoPE + cache stores in the epilogue (q/k/v), or the attention
@@ -65,10 +62,6 @@ class Graph {
   // split_scratch: F32 workspace for split-K on the tensor-core path (ops::MatmulOptions::split_scratch).
   const Tensor& matmul(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& out,
                        const Tensor& bias = {}, bool accumulate = false, const Tensor& split_scratch = {});
-  // One product whose output rows go to up to 3 tensors in one buffer (ops::matmul_parts): prefill's q/k/v
-  // from the joint weight; returns the first part.
-  const Tensor& matmul_parts(const std::string& name, const Tensor& w, const Tensor& x, std::vector<Tensor> parts,
-                             const Tensor& bias = {});
   // Decode fusions on the mat-vec path: rms_norm(x) * norm_weight as input, or silu(gate) * up.
   const Tensor& matmul_norm(const std::string& name, const Tensor& w, const Tensor& x, const Tensor& norm_weight,
                             float eps, const Tensor& out, const Tensor& bias = {});
@@ -89,10 +82,9 @@ class Graph {
   const Tensor& rope(const std::string& name, const Tensor& x, const Tensor& positions, const Tensor& inv_freq,
                      ops::RopeMode mode, const Tensor& out);
   void kv_store(const std::string& name, const Tensor& src, const Tensor& step, const Tensor& cache);
-  // counters: decode merges its split-K partials in place with them (ops::attention); stored as in[4].
   const Tensor& attention(const std::string& name, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                           const Tensor& step, float scale, const Tensor& out, const Tensor& scratch,
-                          bool partials_only = false, const Tensor& counters = {});
+                          bool partials_only = false);
   // A whole small decoder layer for one token in one dispatch (ops/decode_layer.h); returns x.
   // in: {x, wqkv, wo, w_gate_up, w_down, attn_norm, ffn_norm, k_cache, v_cache, step, inv_freq}.
   const Tensor& decode_layer_small(const std::string& name, std::vector<Tensor> in, int n_heads, ops::RopeMode mode,

@@ -68,76 +68,6 @@ CoopMatTile requested_coopmat_tile(CoopMatTile t) {
   return CoopMatTile::Auto;
 }
 
-// A matmul's output as the kernels see it: one y binding from the first part's start to the last part's end,
-// and where each part sits in it (MatmulPush's y_end / y_off; one plain output: N, N, 0, 0, 0).
-struct RoutedOutput {
-  Tensor span;  // F32, covers every part (and any gaps between them)
-  uint32_t end0 = 0, end1 = 0, off0 = 0, off1 = 0, off2 = 0;
-};
-
-RoutedOutput route_output(std::span<const Tensor> parts, const Tensor& w, const Tensor& x, int64_t N, int64_t M) {
-  DS_CHECK(!parts.empty() && parts.size() <= k_matmul_max_parts, "[matmul] weight ", w.name, ": ", parts.size(),
-           " output parts, expected 1 to ", k_matmul_max_parts);
-  for (const Tensor& t : parts) {
-    check_type("matmul", t, DType::F32);
-    DS_CHECK(bool(t), "[matmul] weight ", w.name, ": output part ", t.name.empty() ? "?" : t.name, " has no buffer");
-  }
-  if (parts.size() == 1) {
-    const Tensor& y = parts[0];
-    DS_CHECK(y.ne[0] == N && y.rows() == M, "[matmul] weight ", w.name, " (N=", N, ") times input ", x.name, " (M=",
-             M, ") gives ", N, "x", M, ", but output ", y.name, " is ", y.shape_str());
-    return {y, uint32_t(N), uint32_t(N), 0, 0, 0};
-  }
-  std::string names, rows;
-  int64_t total = 0;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    const Tensor& t = parts[i];
-    names += (i ? ", " : "") + t.name;
-    rows += (i ? " + " : "") + std::to_string(t.ne[0]);
-    total += t.ne[0];
-    DS_CHECK(t.rows() == M, "[matmul] weight ", w.name, " times input ", x.name, " (M=", M, "): output part ", t.name,
-             " is ", t.shape_str(), ", expected ", M, " columns");
-    DS_CHECK(t.buf.size >= t.n_bytes(), "[matmul] output part ", t.name, ": buffer slice of ", t.buf.size,
-             " bytes holds less than its ", t.n_bytes(), " bytes");
-    if (i == 0) continue;
-    const Tensor& prev = parts[i - 1];
-    DS_CHECK(t.buf.buffer == parts[0].buf.buffer, "[matmul] output parts ", parts[0].name, " and ", t.name,
-             " lie in different buffers; the parts of a routed output share one VkBuffer (one y binding)");
-    DS_CHECK(t.buf.offset >= prev.buf.offset, "[matmul] output part ", t.name, " at byte ", t.buf.offset,
-             " comes before part ", prev.name, " at byte ", prev.buf.offset, "; parts go in increasing offset order");
-    DS_CHECK(t.buf.offset >= prev.buf.offset + prev.n_bytes(), "[matmul] output part ", t.name, " at byte ",
-             t.buf.offset, " overlaps part ", prev.name, " (bytes ", prev.buf.offset, "..",
-             prev.buf.offset + prev.n_bytes(), ")");
-    DS_CHECK((t.buf.offset - parts[0].buf.offset) % 4 == 0, "[matmul] output part ", t.name, " at byte ",
-             t.buf.offset, " is not a whole number of floats after part ", parts[0].name, " at byte ",
-             parts[0].buf.offset);
-  }
-  DS_CHECK(total == N, "[matmul] weight ", w.name, " has N=", N, " rows but output parts ", names, " have ", rows,
-           " = ", total, " rows");
-  const Tensor& first = parts.front();
-  const Tensor& last = parts.back();
-  RoutedOutput r;
-  r.span.type = DType::F32;
-  r.span.name = "y parts (" + names + ")";
-  r.span.buf = first.buf.sub(0, last.buf.offset + last.n_bytes() - first.buf.offset);
-  r.span.ne = {int64_t(r.span.buf.size / 4), 1, 1, 1};
-  uint32_t offs[k_matmul_max_parts] = {}, ends[k_matmul_max_parts] = {};
-  int64_t end = 0;
-  for (size_t i = 0; i < k_matmul_max_parts; ++i) {
-    if (i < parts.size()) {
-      end += parts[i].ne[0];
-      offs[i] = uint32_t((parts[i].buf.offset - first.buf.offset) / 4);
-    }
-    ends[i] = uint32_t(end);
-  }
-  r.end0 = ends[0];
-  r.end1 = ends[1];
-  r.off0 = offs[0];
-  r.off1 = offs[1];
-  r.off2 = offs[2];
-  return r;
-}
-
 }  // namespace
 
 bool uses_coopmat(const Device& dev, const Tensor& w, bool aligned) {
@@ -170,25 +100,21 @@ MatvecConfig default_matvec_config(const Device& dev) {
 namespace {
 // The tiled shared-memory kernel (shaders/matmul.comp), also the F16-input fallback of the tensor-core path.
 void record_tiled(vk::Recorder& rec, uint32_t aligned, const push::MatmulPush& pc,
-                  const std::vector<vk::BufferSlice>& bufs, const std::string& name, const std::string& tag) {
+                  const std::vector<vk::BufferSlice>& bufs, const std::string& name) {
   auto& p = rec.device().pipeline(name, 4, sizeof pc, {k_tile_threads, k_tile_threads_n, k_tile_tn, k_tile_tm, aligned});
-  rec.dispatch(p, bufs, 0b0100, &pc, div_up(pc.N, k_tile_n), div_up(pc.M, k_tile_m), 1, (name + tag).c_str());
+  rec.dispatch(p, bufs, 0b0100, &pc, div_up(pc.N, k_tile_n), div_up(pc.M, k_tile_m), 1, name.c_str());
 }
 }  // namespace
 
 void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y, const MatmulOptions& o) {
-  matmul_parts(rec, w, x, std::span<const Tensor>(&y, 1), o);
-}
-
-void matmul_parts(vk::Recorder& rec, const Tensor& w, const Tensor& x, std::span<const Tensor> y_parts,
-                  const MatmulOptions& o) {
   Device& dev = rec.device();
   const char* variant = weight_variant("matmul", w);
   const bool half_x = x.type == DType::F16;  // prefill activations on tensor-core devices
   if (!half_x) check_type("matmul", x, DType::F32);
-  const bool tr = o.transpose_w;  // reduce over the weight's rows instead of along them
+  check_type("matmul", y, DType::F32);
+  const bool tr = o.transpose_w;
   DS_CHECK(!half_x || (!tr && !o.norm_weight && !o.glu), "[matmul] input ", x.name,
-           " is F16: only the plain product reads F16 (no transposed weight, no norm/glu fusion)");
+           " is F16: only the plain product reads F16 (no transposed weight, no norm/glu fusion)");  // reduce over the weight's rows instead of along them
   const int64_t K = tr ? w.rows() : w.ne[0], N = tr ? w.ne[0] : w.rows(), M = x.rows();
   const int64_t x_len = o.glu ? 2 * K : K;
   DS_CHECK(x.ne[0] == x_len, "[matmul] weight ", w.name, tr ? " (transposed)" : "", ": ", w.shape_str(), " ",
@@ -203,8 +129,8 @@ void matmul_parts(vk::Recorder& rec, const Tensor& w, const Tensor& x, std::span
     check_binding("matmul", o.norm_weight, dev);
   }
   DS_CHECK(!(o.glu && o.norm_weight), "[matmul] glu and norm fusions cannot be combined");
-  const RoutedOutput routed = route_output(y_parts, w, x, N, M);
-  const Tensor& y = routed.span;
+  DS_CHECK(y.ne[0] == N && y.rows() == M, "[matmul] weight ", w.name, " (N=", N, ") times input ", x.name, " (M=", M,
+           ") gives ", N, "x", M, ", but output ", y.name, " is ", y.shape_str());
   if (o.bias) {
     check_type("matmul", o.bias, DType::F32);
     DS_CHECK(o.bias.n_elements() == N, "[matmul] bias ", o.bias.name, " has ", o.bias.n_elements(),
@@ -229,15 +155,13 @@ void matmul_parts(vk::Recorder& rec, const Tensor& w, const Tensor& x, std::span
     if (path == MatmulPath::Tiled && !tr && uses_coopmat(dev, w, aligned)) path = MatmulPath::CoopMat;
   }
 
-  push::MatmulPush pc{uint32_t(K),   uint32_t(N),  uint32_t(M),  0,           o.norm_eps,
-                      routed.end0, routed.end1, routed.off0, routed.off1, routed.off2};
+  push::MatmulPush pc{uint32_t(K), uint32_t(N), uint32_t(M), 0, o.norm_eps};
   if (o.bias) pc.flags |= MATMUL_BIAS;
   if (o.accumulate) pc.flags |= MATMUL_ACCUMULATE;
   if (o.norm_weight) pc.flags |= MATMUL_NORM;
   if (o.glu) pc.flags |= MATMUL_GLU;
   std::vector<vk::BufferSlice> bufs{w.buf, x.buf, y.buf, o.bias ? o.bias.buf : x.buf};
   const uint32_t writes = 0b0100;
-  const std::string routed_tag = y_parts.size() > 1 ? "+parts" : "";  // in the profile's labels
 
   const std::string x16 = half_x ? "_x16" : "";  // the F16-input shader variants
   if (path == MatmulPath::MatVec && M == 1 && aligned && !half_x && subgroup_rows_fits(dev, cfg, K, N)) {
@@ -247,8 +171,7 @@ void matmul_parts(vk::Recorder& rec, const Tensor& w, const Tensor& x, std::span
                            {cfg.workgroup, cfg.rows, kmax, cfg.unroll});
     const uint32_t rows_per_group = cfg.workgroup / dev.subgroup_size() * cfg.rows;
     auto [gx, gy] = grid_2d(div_up(N, rows_per_group));
-    const std::string label =
-        std::string("matvec_rows_") + variant + (o.norm_weight ? "+norm" : o.glu ? "+glu" : "") + routed_tag;
+    const std::string label = std::string("matvec_rows_") + variant + (o.norm_weight ? "+norm" : o.glu ? "+glu" : "");
     rec.dispatch(p, bufs, writes, &pc, gx, gy, 1, label.c_str());
   } else if (path == MatmulPath::MatVec) {
     check_matvec_config(dev, cfg);
@@ -256,8 +179,7 @@ void matmul_parts(vk::Recorder& rec, const Tensor& w, const Tensor& x, std::span
     bufs.push_back(o.norm_weight ? o.norm_weight.buf : x.buf);
     auto& p = dev.pipeline(std::string("matvec_") + variant + x16, 5, sizeof pc, {cfg.workgroup, cfg.rows, cols, aligned});
     auto [gx, gy] = grid_2d(div_up(N, cfg.rows));
-    const std::string label =
-        std::string("matvec_") + variant + (o.norm_weight ? "+norm" : o.glu ? "+glu" : "") + routed_tag;
+    const std::string label = std::string("matvec_") + variant + (o.norm_weight ? "+norm" : o.glu ? "+glu" : "");
     rec.dispatch(p, bufs, writes, &pc, gx, gy, div_up(M, cols), label.c_str());
   } else if (path == MatmulPath::CoopMat) {
     DS_CHECK(!tr, "[matmul] ", w.name, ": no tensor-core kernel for transposed weights");
@@ -278,10 +200,10 @@ void matmul_parts(vk::Recorder& rec, const Tensor& w, const Tensor& x, std::span
       tile = choose_coopmat_tile(K, N, M, w.type, lim, requested_coopmat_tile(o.coopmat_tile));
     }
     if (tile == CoopMatTile::Classic && half_x) {  // the classic kernel reads F32 x only: the tiled kernel then
-      record_tiled(rec, aligned, pc, bufs, std::string("matmul_") + variant + x16, routed_tag);
+      record_tiled(rec, aligned, pc, bufs, std::string("matmul_") + variant + x16);
     } else if (tile == CoopMatTile::Classic) {
       auto& p = dev.pipeline(std::string("matmul_coopmat_") + variant, 4, sizeof pc);
-      const std::string label = std::string("matmul_coopmat_") + variant + routed_tag;
+      const std::string label = std::string("matmul_coopmat_") + variant;
       rec.dispatch(p, bufs, writes, &pc, div_up(N, 128), div_up(M, 64), 1, label.c_str());
     } else {
       std::string name = std::string("matmul_coopmat_") + coopmat_tile_name(tile) + "_" + variant + x16;
@@ -292,25 +214,22 @@ void matmul_parts(vk::Recorder& rec, const Tensor& w, const Tensor& x, std::span
       const uint32_t bn = tile == CoopMatTile::Small ? 64 : 128, bm = tile == CoopMatTile::Large ? 128 : 64;
       if (split > 1) {
         const Tensor& part = o.split_scratch;
-        const std::string label = name + "+split" + std::to_string(split) + routed_tag;
+        const std::string label = name + "+split" + std::to_string(split);
         rec.dispatch(dev.pipeline(name, 4, sizeof pc), {w.buf, x.buf, part.buf, x.buf}, 0b0100, &pc, div_up(N, bn),
                      div_up(M, bm), uint32_t(split), label.c_str());
-        push::MatmulPush sum = pc;  // the same routed output; K carries the number of slices
-        sum.K = uint32_t(split);
+        push::MatmulPush sum{uint32_t(split), uint32_t(N), uint32_t(M), pc.flags, 0};
         const uint32_t threads = 256;
         auto [gx, gy] = grid_2d(div_up(N * M, threads));
         rec.dispatch(dev.pipeline("matmul_split_sum", 3, sizeof sum, {threads}),
-                     {part.buf, y.buf, o.bias ? o.bias.buf : part.buf}, 0b010, &sum, gx, gy, 1,
-                     ("matmul_split_sum" + routed_tag).c_str());
+                     {part.buf, y.buf, o.bias ? o.bias.buf : part.buf}, 0b010, &sum, gx, gy, 1, "matmul_split_sum");
       } else {
-        rec.dispatch(dev.pipeline(name, 4, sizeof pc), bufs, writes, &pc, div_up(N, bn), div_up(M, bm), 1,
-                     (name + routed_tag).c_str());
+        rec.dispatch(dev.pipeline(name, 4, sizeof pc), bufs, writes, &pc, div_up(N, bn), div_up(M, bm), 1, name.c_str());
       }
     }
   } else {
     DS_CHECK(!o.norm_weight && !o.glu, "[matmul] ", w.name, ": norm/glu fusions exist only on the mat-vec path (M=", M,
              " > ", cfg.max_cols, ")");
-    record_tiled(rec, aligned, pc, bufs, std::string(tr ? "matmul_t_" : "matmul_") + variant + x16, routed_tag);
+    record_tiled(rec, aligned, pc, bufs, std::string(tr ? "matmul_t_" : "matmul_") + variant + x16);
   }
 }
 

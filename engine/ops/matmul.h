@@ -3,7 +3,6 @@
 // decode (few columns, bandwidth bound), a tiled shared-memory kernel serves prefill (many columns).
 #pragma once
 #include <cstdint>
-#include <span>
 
 #include "ops/tensor.h"
 
@@ -101,15 +100,6 @@ size_t matmul_split_elems(int64_t K, int64_t N, int64_t M);
 // devices, which round x to F16 anyway; the other kernels read it into F32); y: F32 [N, M]. x and y must not
 // overlap.
 void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y, const MatmulOptions& opts = {});
-
-// The same product with its output rows routed to up to 3 tensors (prefill's q, k, v from one joint weight):
-// y_parts[i] is F32 [N_i, M] with N_0 + N_1 + N_2 = N; rows [0, N_0) of W·x go to part 0, the next N_1 rows
-// to part 1, the rest to part 2 (bias by row as usual; accumulate adds to each part). The parts lie in one
-// VkBuffer at increasing, non-overlapping offsets (gaps between them are left untouched); every kernel path
-// takes them as one y binding plus the row boundaries and part offsets in MatmulPush.
-constexpr size_t k_matmul_max_parts = 3;
-void matmul_parts(vk::Recorder& rec, const Tensor& w, const Tensor& x, std::span<const Tensor> y_parts,
-                  const MatmulOptions& opts = {});
 
 }  // namespace ops
 }  // namespace ds

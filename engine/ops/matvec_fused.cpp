@@ -103,8 +103,8 @@ void matvec_rope_store(vk::Recorder& rec, const Tensor& w, const Tensor& x, cons
     DS_CHECK(o.norm_weight.n_elements() == w.ne[0], "[matvec_rope_store] norm weight ", o.norm_weight.name, " has ",
              o.norm_weight.n_elements(), " elements, K is ", w.ne[0]);
   }
-  push::MatvecFusedPush pc{uint32_t(w.ne[0]), uint32_t(N), 1, MATMUL_ROPE, o.norm_eps, uint32_t(N), uint32_t(N), 0, 0, 0,
-                           uint32_t(hd), uint32_t(f.n_heads), uint32_t(n_kv), uint32_t(n_ctx), f.mode == RopeMode::Neox ? 1u : 0u,
+  push::MatvecFusedPush pc{uint32_t(w.ne[0]), uint32_t(N), 1, MATMUL_ROPE, o.norm_eps, uint32_t(hd),
+                           uint32_t(f.n_heads), uint32_t(n_kv), uint32_t(n_ctx), f.mode == RopeMode::Neox ? 1u : 0u,
                            0, 0};
   if (o.bias) pc.flags |= MATMUL_BIAS;
   if (o.norm_weight) pc.flags |= MATMUL_NORM;
@@ -145,8 +145,7 @@ void matvec_attn_combine(vk::Recorder& rec, const Tensor& w, const Tensor& attn,
     DS_CHECK(o.bias.n_elements() == w.rows(), "[matvec_attn_combine] bias ", o.bias.name, " has ",
              o.bias.n_elements(), " elements, weight ", w.name, " has ", w.rows(), " rows");
   }
-  push::MatvecFusedPush pc{uint32_t(w.ne[0]), uint32_t(w.rows()), 1, MATMUL_COMBINE, 0.0f, uint32_t(w.rows()),
-                           uint32_t(w.rows()), 0, 0, 0, uint32_t(hd),
+  push::MatvecFusedPush pc{uint32_t(w.ne[0]), uint32_t(w.rows()), 1, MATMUL_COMBINE, 0.0f, uint32_t(hd),
                            uint32_t(n_heads), 0, uint32_t(f.n_ctx), 0, split.chunk_keys, split.n_chunks};
   if (o.bias) pc.flags |= MATMUL_BIAS;
   if (o.accumulate) pc.flags |= MATMUL_ACCUMULATE;

@@ -21,19 +21,3 @@ void matmul(std::span<const float> w, std::span<const float> x, std::span<const 
 }
 
 }  // namespace ds::ref
-
-namespace ds::ref {
-
-void matmul_parts(std::span<const float> w, std::span<const float> x, std::span<const float> bias,
-                  std::span<const std::span<float>> parts, std::span<const int> rows, int K, int M, bool accumulate) {
-  int first = 0;  // first output row of the current part
-  for (size_t i = 0; i < parts.size(); ++i) {
-    const int n_rows = rows[i];
-    const std::span<const float> w_part = w.subspan(size_t(first) * K, size_t(n_rows) * K);  // (n_rows, K)
-    const std::span<const float> b_part = bias.empty() ? bias : bias.subspan(size_t(first), size_t(n_rows));
-    matmul(w_part, x, b_part, parts[i], K, n_rows, M, accumulate);  // parts[i]: (M, n_rows)
-    first += n_rows;
-  }
-}
-
-}  // namespace ds::ref

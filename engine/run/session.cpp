@@ -130,9 +130,6 @@ std::unique_ptr<ForwardBuffers> Session::allocate(int rows, bool all_logits) {
   const int64_t n = rows, n_out = all_logits ? rows : 1;
   b->n_tokens = rows;
   b->all_logits = all_logits;
-  // DS_PREFILL_SEPARATE_QKV=1: prefill q/k/v as three products instead of one routed product (A/B measurements).
-  const char* separate_qkv = std::getenv("DS_PREFILL_SEPARATE_QKV");
-  b->joint_qkv = !(separate_qkv && *separate_qkv && std::string(separate_qkv) != "0");
   b->ids = make_tensor(*io_arena_, DType::I32, {n, 1, 1, 1}, "ids");
   b->positions = make_tensor(*io_arena_, DType::I32, {n, 1, 1, 1}, "positions");
   b->step = make_tensor(*io_arena_, DType::I32, {4, 1, 1, 1}, "step");
@@ -184,13 +181,6 @@ std::unique_ptr<ForwardBuffers> Session::allocate(int rows, bool all_logits) {
   if (rows > 1 && model_.device().has_coopmat_nv())
     scratch = std::max(scratch, ops::matmul_split_elems(c.ffn_dim, c.d_model, rows));
   b->scratch = make_tensor(A, DType::F32, {int64_t(scratch), 1, 1, 1}, "attn_scratch");
-  // Decode attention merges its split-K partials in place (one dispatch instead of two); DS_DECODE_MERGE=0 keeps
-  // the separate combine (A/B). The counters start at zero and the kernel leaves them so.
-  const char* merge = std::getenv("DS_DECODE_MERGE");
-  if (rows == 1 && !(merge && std::string(merge) == "0")) {
-    b->attn_counters = make_tensor(A, DType::I32, {ops::attention_counter_elems(c.n_heads), 1, 1, 1}, "attn_counters");
-    upload(model_.device(), b->attn_counters, std::vector<int32_t>(size_t(c.n_heads), 0).data());
-  }
   b->out_norm = make_tensor(A, DType::F32, {c.d_model, n_out, 1, 1}, "out_norm");
   b->logits = make_tensor(A, DType::F32, {c.vocab, n_out, 1, 1}, "logits");
   b->k_cache = k_cache_;
