@@ -22,7 +22,8 @@ struct Builder {
   // Where the normalized input of the q/k/v and gate/up matmuls goes: F16 when the session asks for it.
   const Tensor& norm_out() const { return b.xn_half ? b.xn_half : b.xn; }
 
-  // q, k, v of an attention or linear layer. Attention decode rotates and stores into the cache in one kernel.
+  // q, k, v of an attention or linear layer, rotated; attention stores k and v into its cache in the same kernel
+  // (decode: in the q/k/v mat-vec's epilogue where fused, else rope_store after it, as in prefill).
   void qkv(const LayerWeights& L, const std::string& p, int l, bool attention) {
     const int n = b.n_tokens;
     if (decode && L.wqkv && b.qkv) {
@@ -32,23 +33,19 @@ struct Builder {
         return;
       }
       g.matmul_norm(p + "attn_qkv", L.wqkv, b.x, L.attn_norm, c.norm_eps, b.qkv, L.bqkv);
-      if (attention) {
-        g.rope_store(p + "attn_rope_store", b.q, b.k, b.v, b.positions, w.rope_inv_freq, mode, b.step, b.k_cache[l],
-                     b.v_cache[l]);
-        return;
-      }
     } else {
       const Tensor xn = g.rms_norm(p + "attn_norm", b.x, L.attn_norm, c.norm_eps, norm_out());
       g.matmul(p + "attn_q", L.wq, xn, b.q.reshaped({c.q_dim(), n, 1, 1}), L.bq);
       g.matmul(p + "attn_k", L.wk, xn, b.k.reshaped({c.kv_dim(), n, 1, 1}), L.bk);
       g.matmul(p + "attn_v", L.wv, xn, b.v.reshaped({c.kv_dim(), n, 1, 1}), L.bv);
     }
+    if (attention) {  // q rotated in place, k rotated into the cache, v copied: one dispatch (k stays unrotated)
+      g.rope_store(p + "attn_rope_store", b.q, b.k, b.v, b.positions, w.rope_inv_freq, mode, b.step, b.k_cache[l],
+                   b.v_cache[l]);
+      return;
+    }
     g.rope(p + "attn_q_rope", b.q, b.positions, w.rope_inv_freq, mode, b.q);
     g.rope(p + "attn_k_rope", b.k, b.positions, w.rope_inv_freq, mode, b.k);
-    if (attention) {
-      g.kv_store(p + "cache_k", b.k, b.step, b.k_cache[l]);
-      g.kv_store(p + "cache_v", b.v, b.step, b.v_cache[l]);
-    }
   }
 
   // A small attention layer decodes in one dispatch (ops/decode_layer.h): mixer and MLP together.
