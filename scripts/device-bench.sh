@@ -2,7 +2,8 @@
 # Benchmarks on a machine with a real GPU (used with the `device` tool on the H200): expects x86-64
 # binaries built here in .devbin/ (static libstdc++, shared libs in .devbin/lib) and the Vulkan
 # loader debs in .gl/. Writes logs to $OUT (or ./bench-out). Usage: scripts/device-bench.sh [what...]
-# what: smoke | models | bench | profile | fusion | kernels | hybrid | probes | defaults | tiles | prefill | attnpf
+# what: smoke | models | bench | profile | fusion | kernels | hybrid | probes | defaults | tiles | prefill | attnpf |
+#       split | half | sweep
 #       (default: smoke models bench kernels)
 # tiles / prefill: the tensor-core matmul kernels per tile, and prefill before/after (docs/performance.md).
 # attnpf: tensor-core prefill attention: its tests against the CPU reference, then prefill and --profile with
@@ -10,6 +11,8 @@
 # hybrid: the 1B-shaped teacher against its 50 % / 75 % Mamba and linear students (synth --replace),
 #         decode tokens/s at depths 1k, 8k, 32k and the student/teacher ratios (docs/performance.md).
 # split: prefill with and without split-K of the long-K products (DS_COOPMAT_SPLIT=1).
+# half: prefill with F32 matmul inputs (DS_HALF_INPUTS=0) against the F16 ones (the default on tensor cores),
+#       twice each, and greedy text with both (it must be the same).
 # fusion: decode of llama1b-f16 with both decode fusions (ops/matvec_fused.h), without the combine one,
 #         without the rope one, and with neither (DS_NO_DECODE_FUSION), at depths 0, 1k, 8k.
 set -uo pipefail
@@ -98,6 +101,15 @@ for w in $what; do
         log "prefill llama1b-$t DS_COOPMAT_SPLIT=$sp"
         DS_COOPMAT_SPLIT=$([ $sp = auto ] || echo $sp) $B/distilscope-cli bench $M/llama1b-$t.gguf --prompt-len 512 -n 16 --depths 0 --reps 5 2>&1 | grep -i prefill | tee -a "$OUT/summary.txt"
       done; done ;;
+    half)
+      for t in f16 q8_0; do for h in 0 1 0 1; do
+        log "prefill llama1b-$t DS_HALF_INPUTS=$h"
+        DS_HALF_INPUTS=$h $B/distilscope-cli bench $M/llama1b-$t.gguf --prompt-len 512 -n 16 --depths 0 --reps 5 2>&1 | grep -i prefill | tee -a "$OUT/summary.txt"
+      done; done
+      for h in 0 1; do
+        log "greedy text DS_HALF_INPUTS=$h (md5)"
+        DS_HALF_INPUTS=$h $B/distilscope-cli run $M/llama1b-f16.gguf -p "Once upon a time there was a little robot" -n 24 --temp 0 2>/dev/null | md5sum | tee -a "$OUT/summary.txt"
+      done ;;
     sweep)
       log "matmul sweep (gate/up-sized weight)"; $B/ds_bench_matmul --sweep 2>&1 | tail -80 | tee -a "$OUT/summary.txt"
       log "matmul sweep (down-sized weight)"; $B/ds_bench_matmul --sweep -k 8192 -n 2048 --type f16 2>&1 | tail -50 | tee -a "$OUT/summary.txt" ;;

@@ -207,10 +207,8 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
       rec.dispatch(p, bufs, writes, &pc, div_up(N, 128), div_up(M, 64), 1, label.c_str());
     } else {
       std::string name = std::string("matmul_coopmat_") + coopmat_tile_name(tile) + "_" + variant + x16;
-      // DS_COOPMAT_PROBE=mma|smem|x16: timing-only variants with wrong results (F16; docs/performance.md).
-      // =x16: the F16-input kernel over this F32 x, for timing what F16 activations gain.
-      const char* probe = std::getenv("DS_COOPMAT_PROBE");
-      if (probe && *probe && !half_x) name += std::string(probe) == "x16" ? "_x16" : std::string("_probe_") + probe;
+      // DS_COOPMAT_PROBE=mma|smem: timing-only variants with wrong results (F16; docs/performance.md).
+      if (const char* e = std::getenv("DS_COOPMAT_PROBE"); e && *e && !half_x) name += std::string("_probe_") + e;
       const uint32_t bn = tile == CoopMatTile::Small ? 64 : 128, bm = tile == CoopMatTile::Large ? 128 : 64;
       if (split > 1) {
         const Tensor& part = o.split_scratch;
