@@ -112,9 +112,9 @@ void matmul(vk::Recorder& rec, const Tensor& w, const Tensor& x, const Tensor& y
   const bool half_x = x.type == DType::F16;  // prefill activations on tensor-core devices
   if (!half_x) check_type("matmul", x, DType::F32);
   check_type("matmul", y, DType::F32);
-  const bool tr = o.transpose_w;
+  const bool tr = o.transpose_w;  // reduce over the weight's rows instead of along them
   DS_CHECK(!half_x || (!tr && !o.norm_weight && !o.glu), "[matmul] input ", x.name,
-           " is F16: only the plain product reads F16 (no transposed weight, no norm/glu fusion)");  // reduce over the weight's rows instead of along them
+           " is F16: only the plain product reads F16 (no transposed weight, no norm/glu fusion)");
   const int64_t K = tr ? w.rows() : w.ne[0], N = tr ? w.ne[0] : w.rows(), M = x.rows();
   const int64_t x_len = o.glu ? 2 * K : K;
   DS_CHECK(x.ne[0] == x_len, "[matmul] weight ", w.name, tr ? " (transposed)" : "", ": ", w.shape_str(), " ",
