@@ -11,10 +11,12 @@
 namespace ds::ops {
 namespace {
 
-void binary(vk::Recorder& rec, const char* op, const Tensor& a, const Tensor& b, const Tensor& out) {
+// half_out_ok: the op has an F16-output variant ("<op>_f16"), used when out is F16.
+void binary(vk::Recorder& rec, const char* op, const Tensor& a, const Tensor& b, const Tensor& out,
+            bool half_out_ok = false) {
   check_type(op, a, DType::F32);
   check_type(op, b, DType::F32);
-  const bool half_out = out.type == DType::F16 && std::string(op) == "swiglu";  // tensor-core input
+  const bool half_out = half_out_ok && out.type == DType::F16;
   if (!half_out) check_type(op, out, DType::F32);
   check_same_shape(op, a, b);
   check_same_shape(op, a, out);
@@ -30,7 +32,7 @@ void binary(vk::Recorder& rec, const char* op, const Tensor& a, const Tensor& b,
 }  // namespace
 
 void swiglu(vk::Recorder& rec, const Tensor& gate, const Tensor& up, const Tensor& out) {
-  binary(rec, "swiglu", gate, up, out);
+  binary(rec, "swiglu", gate, up, out, /*half_out_ok=*/true);  // F16: a tensor-core matmul's input
 }
 
 void add(vk::Recorder& rec, const Tensor& a, const Tensor& b, const Tensor& out) { binary(rec, "add", a, b, out); }
